@@ -1,0 +1,57 @@
+"""What kind of answer a question asks for, and whether a sentence could hold one.
+
+"How much…", "when…", "who…" each expect a number, a date or a name. A sentence that holds
+no such thing rarely answers the question; the bonus is small so it reorders near-ties only.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = (
+    r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
+    r"sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
+)
+_KINDS = {
+    "date": (
+        re.compile(
+            r"^\s*(when|what (year|date|day|month|time|decade|century)|"
+            r"in what (year|month)|how long ago|since when)\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\b(1[0-9]{{3}}|20[0-9]{{2}}|{_MONTHS}|\d{{1,2}}(st|nd|rd|th)|"
+            r"(mon|tues|wednes|thurs|fri|satur|sun)day|century|decade|years?|"
+            r"today|yesterday|morning|evening|a\.m\.|p\.m\.)\b",
+            re.I,
+        ),
+    ),
+    "number": (
+        re.compile(
+            r"^\s*(how (much|many|long|far|old|big|large|high|tall|fast|deep)|"
+            r"what (percentage|percent|proportion|share|number|amount|size)|"
+            r"at what (age|rate|speed))\b",
+            re.I,
+        ),
+        re.compile(
+            r"(\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+            r"twelve|dozen|hundred|thousand|million|billion|half|twice)\b)",
+            re.I,
+        ),
+    ),
+    "person": (
+        re.compile(r"^\s*(who|whom|whose)\b", re.I),
+        re.compile(r"\b[A-Z][a-z]+(\s+[A-Z][a-z.'-]+)+"),
+    ),
+}
+
+
+def expected_kind(question: str) -> str | None:
+    for kind, (asks, _) in _KINDS.items():
+        if asks.search(question):
+            return kind
+    return None
+
+
+def holds_kind(sentence: str, kind: str | None) -> bool:
+    return kind is None or bool(_KINDS[kind][1].search(sentence))

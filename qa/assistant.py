@@ -1,0 +1,245 @@
+"""The long-lived assistant: model and store loaded once, questions answered many times.
+
+The answering path is a LangChain composition: condense (heuristic or LLM) → CiteqaRetriever
+(a BaseRetriever) → compose (extractive, or chat model + citation check). `chain()` returns
+the same pieces as one LCEL runnable for use in other chains.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from prompts import load_prompt
+from qa.checked import stream_checked
+from qa.extractive import extractive_answer
+from qa.filters import Filters
+from qa.followup import heuristic_search_query, history_text, user_turns
+from qa.retrieve import CiteqaRetriever, HybridSearcher
+from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Evidence
+from vectorstore.embed import SentenceTransformerEmbedder
+from vectorstore.ingest import Progress, ingest_paths
+from vectorstore.settings import Settings
+from vectorstore.store import open_store
+from vectorstore.types import IngestReport, StoredArticle
+
+MAX_QUESTION_CHARS = 2000
+DEFAULT_K = 5
+# confidence = best dense cosine + COVERAGE_WEIGHT * (query-IDF coverage of the top sentence
+# + coverage of its chunk); calibrated once on the whole SQuAD dev set (bench/README.md):
+# 96% of answerable questions answered, 88% of unanswerable ones abstained on
+COVERAGE_WEIGHT = 0.25
+ABSTAIN_BELOW = 0.71
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why."""
+
+
+class Assistant:
+    """Settings in the constructor; `ask(question, history, **overrides)` per call."""
+
+    def __init__(
+        self,
+        home: str | Path | None = None,
+        *,
+        llm: Any = None,
+        model: str | None = None,
+        chroma_url: str | None = None,
+        settings: Settings | None = None,
+        k: int = DEFAULT_K,
+        abstain_below: float = ABSTAIN_BELOW,
+    ):
+        self.settings = settings or Settings.from_env(home=home, model=model, chroma_url=chroma_url)
+        self.embedder = SentenceTransformerEmbedder(
+            self.settings.model, self.settings.precision, self.settings.embed_batch
+        )
+        self.store = open_store(self.settings, self.embedder)
+        self.searcher = HybridSearcher(self.store, self.embedder)
+        self.llm = llm
+        self.k = k
+        self.abstain_below = abstain_below
+        self.write_lock = threading.Lock()  # one ingest/remove at a time; reads go on
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Assistant:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- collection ------------------------------------------------------------------------
+    def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+        with self.write_lock:
+            return ingest_paths(self.store, self.embedder, paths, progress)
+
+    def remove(self, article_ids: Sequence[str]) -> list[str]:
+        with self.write_lock:
+            return self.store.remove(article_ids)
+
+    def articles(self) -> list[StoredArticle]:
+        return self.store.list_articles()
+
+    # -- answering -------------------------------------------------------------------------
+    def retriever(self, k: int | None = None, filters: Filters | None = None) -> CiteqaRetriever:
+        return CiteqaRetriever(searcher=self.searcher, k=k or self.k, filters=filters or Filters())
+
+    def search_query(self, question: str, history: Sequence[Any] | None = None) -> str:
+        """The standalone question used for retrieval (see qa.followup)."""
+        if not user_turns(history):
+            return question
+        if self.llm is None:
+            return heuristic_search_query(question, history)
+        condense = (
+            PromptTemplate.from_template(load_prompt("condense")) | self.llm | StrOutputParser()
+        )
+        rewritten = condense.invoke({"history": history_text(history), "question": question})
+        return rewritten.strip() or question
+
+    def chain(self, **overrides: Any) -> Runnable:
+        """question (+ history) → Answer, as one LCEL runnable."""
+        return RunnableLambda(
+            lambda x: x if isinstance(x, dict) else {"question": x}
+        ) | RunnableLambda(lambda x: self.ask(x["question"], x.get("history"), **overrides))
+
+    def ask(self, question: str, history: Sequence[Any] | None = None, **overrides: Any) -> Answer:
+        final: Answer | None = None
+        for partial in self.stream(question, history, **overrides):
+            final = partial
+        assert final is not None
+        return final
+
+    def stream(
+        self, question: str, history: Sequence[Any] | None = None, **overrides: Any
+    ) -> Iterator[Answer]:
+        """Partial answers as they are composed; the last one is final and fully checked."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        k = int(overrides.get("k") or self.k)
+        if not 1 <= k <= 50:
+            raise QuestionError(f"k must be within 1..50, not {k}")
+        filters = Filters.build(
+            overrides.get("article") or overrides.get("articles"),
+            overrides.get("since"),
+            overrides.get("until"),
+            overrides.get("source"),
+            self.settings.date_order,
+        )
+        llm = overrides.get("llm", self.llm)
+        mode = overrides.get("mode") or ("llm" if llm is not None else "extractive")
+        if mode == "llm" and llm is None:
+            raise QuestionError("answer mode 'llm' needs a chat model (--llm)")
+        if self.store.is_empty():
+            yield Answer(question, EMPTY_STORE_TEXT, (), True, {}, (), mode)
+            return
+        threshold = float(overrides.get("abstain_below", self.abstain_below))
+
+        t0 = time.perf_counter()
+        query = self.search_query(question, history)
+        retriever = self.retriever(max(k, 10), filters)
+        documents = retriever.invoke(query)
+        result = self.searcher.last_result
+        evidence = tuple(evidence_from(d) for d in documents)
+        retrieve_ms = _ms(t0)
+        signals = result.signals if result else {}
+        confidence = signals.get("dense", 0.0) + COVERAGE_WEIGHT * (
+            signals.get("coverage1", 0.0) + signals.get("coverage_chunk", 0.0)
+        )
+        timings = {
+            "retrieve_ms": retrieve_ms,
+            **(result.timings if result else {}),
+            "confidence": round(confidence, 4),
+        }
+        if not evidence or confidence < threshold:
+            timings["total_ms"] = _ms(started)
+            yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
+            return
+        t1 = time.perf_counter()
+        if mode == "extractive":
+            text, citations = extractive_answer(evidence[:k])
+            timings.update(compose_ms=_ms(t1), total_ms=_ms(started))
+            yield Answer(question, text, citations, False, timings, evidence, mode, query)
+            return
+        shown = evidence[:k]
+        prompt = ChatPromptTemplate.from_messages(
+            [("system", load_prompt("answer")), ("human", "{question}")]
+        )
+        messages = prompt.invoke(
+            {"question": question, "evidence": format_evidence(shown), "fence": _fence()}
+        )
+        deltas = (str(chunk.content) for chunk in llm.stream(messages))
+        for text, citations, final in stream_checked(deltas, shown):
+            if final:
+                timings.update(compose_ms=_ms(t1), total_ms=_ms(started))
+                if not citations:
+                    yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
+                    return
+            yield Answer(question, text, citations, False, dict(timings), evidence, mode, query)
+
+
+def clean_question(question: Any) -> str:
+    """Control and zero-width characters out, whitespace collapsed; empty or huge is an error."""
+    if not isinstance(question, str):
+        raise QuestionError(f"question must be text, not {type(question).__name__}")
+    kept = "".join(
+        " " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c
+        for c in question
+        if unicodedata.category(c) != "Cf"
+    )
+    kept = " ".join(kept.split())
+    if not kept:
+        raise QuestionError("question is empty")
+    if len(kept) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"question is {len(kept)} characters; the limit is {MAX_QUESTION_CHARS}"
+        )
+    return kept
+
+
+def format_evidence(evidence: Sequence[Evidence]) -> str:
+    lines = []
+    for n, e in enumerate(evidence, start=1):
+        when = e.published.date().isoformat() if e.published else "undated"
+        lines.append(f"[{n}] ({e.title}, {when}) {e.sentence}")
+    return "\n".join(lines)
+
+
+def evidence_from(document: Document) -> Evidence:
+    m = document.metadata
+    from datetime import datetime
+
+    return Evidence(
+        article_id=m["article_id"],
+        sentence_index=int(m["sentence_index"]),
+        sentence=document.page_content,
+        start=int(m["start"]),
+        end=int(m["end"]),
+        score=float(m["score"]),
+        title=m["title"],
+        published=datetime.fromisoformat(m["published"]) if m.get("published") else None,
+        url=m.get("url", ""),
+        source=m.get("source", ""),
+        paragraph=int(m.get("paragraph", 0)),
+        chunk=int(m.get("chunk", 0)),
+    )
+
+
+def _fence() -> str:
+    import secrets
+
+    return secrets.token_hex(6)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

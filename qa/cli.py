@@ -1,0 +1,259 @@
+"""The `citeqa` command: parse, call the library, print. Library errors become clean messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vectorstore.dates import day, iso
+from vectorstore.settings import Settings, SettingsError
+
+KNOWN_ERRORS: tuple[type[Exception], ...] = (SettingsError, ValueError, RuntimeError, OSError)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj = ctx.obj
+    return Settings.from_env(
+        home=obj["home"],
+        model=obj["model"],
+        chroma_url=obj["chroma_url"],
+        date_order=obj["date_order"],
+        max_file_bytes=obj["max_mb"] * 1024 * 1024 if obj["max_mb"] else None,
+    )
+
+
+def _assistant(ctx: click.Context, llm: Any = None) -> Any:
+    from qa.assistant import Assistant
+
+    return Assistant(settings=_settings(ctx), llm=llm)
+
+
+def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn library errors into one-line click errors (exit code 1)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except KNOWN_ERRORS as err:
+            raise click.ClickException(str(err)) from None
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    envvar="CITEQA_HOME",
+    type=click.Path(file_okay=False),
+    help="Store folder (env CITEQA_HOME; default: per-user data folder).",
+)
+@click.option(
+    "--model",
+    envvar="CITEQA_MODEL",
+    default=None,
+    help="sentence-transformers model name or path (env CITEQA_MODEL).",
+)
+@click.option(
+    "--chroma-url",
+    envvar="CITEQA_CHROMA_URL",
+    default=None,
+    help="Use a Chroma server, e.g. http://localhost:8000 (env CITEQA_CHROMA_URL).",
+)
+@click.option(
+    "--date-order",
+    type=click.Choice(["dmy", "mdy"]),
+    envvar="CITEQA_DATE_ORDER",
+    default=None,
+    help="How to read numeric dates like 10/01/23 (default dmy).",
+)
+@click.option(
+    "--max-file-mb",
+    "max_mb",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse files larger than this (default 20).",
+)
+@click.pass_context
+def main(
+    ctx: click.Context,
+    home: str | None,
+    model: str | None,
+    chroma_url: str | None,
+    date_order: str | None,
+    max_mb: int | None,
+) -> None:
+    """citeqa: answers about your news articles, every sentence cited."""
+    ctx.obj = {
+        "home": home,
+        "model": model,
+        "chroma_url": chroma_url,
+        "date_order": date_order,
+        "max_mb": max_mb,
+    }
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+@friendly
+def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
+    """Add articles from files and folders (.txt .md .html .json .jsonl)."""
+    from qa.progress import RichProgress
+
+    with _assistant(ctx) as assistant, RichProgress(enabled=not quiet) as progress:
+        report = assistant.ingest(list(paths), progress)
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the Answer as JSON.")
+@click.option(
+    "-k",
+    type=click.IntRange(1, 50),
+    default=5,
+    show_default=True,
+    help="Evidence sentences to consider for the answer.",
+)
+@click.option("--article", multiple=True, help="Only this article id (repeatable).")
+@click.option("--since", help="Only articles published on or after this date.")
+@click.option("--until", help="Only articles published on or before this date.")
+@click.option("--source", help="Only articles from this source.")
+@click.option("--llm", help="Chat model, e.g. ollama:llama3.2 or openai:gpt-4o-mini.")
+@click.option("--llm-base-url", help="Base URL for the chat model's server.")
+@click.option(
+    "--history",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON file with earlier turns: [[question, answer], ...].",
+)
+@click.pass_context
+@friendly
+def ask(
+    ctx: click.Context,
+    question: str,
+    as_json: bool,
+    k: int,
+    article: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    source: str | None,
+    llm: str | None,
+    llm_base_url: str | None,
+    history: str | None,
+) -> None:
+    """Answer QUESTION from the stored articles, with cited sentences."""
+    from qa.llm import chat_model_from_spec
+
+    model = chat_model_from_spec(llm, llm_base_url) if llm else None
+    turns = json.loads(Path(history).read_text(encoding="utf-8")) if history else None
+    with _assistant(ctx, model) as assistant:
+        ids = _full_ids(assistant, article)
+        answer = assistant.ask(
+            question, turns, k=k, articles=ids, since=since, until=until, source=source
+        )
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(answer.text)
+    if answer.citations:
+        click.echo()
+        for citation in answer.citations:
+            click.echo(citation.footnote())
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.pass_context
+@friendly
+def articles(ctx: click.Context, as_json: bool) -> None:
+    """List stored articles."""
+    with _assistant(ctx) as assistant:
+        rows = assistant.articles()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": a.id,
+                        "title": a.title,
+                        "published": iso(a.published),
+                        "source": a.source,
+                        "url": a.url,
+                        "sentences": a.sentences,
+                        "chunks": a.chunks,
+                    }
+                    for a in rows
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    if not rows:
+        click.echo("No articles ingested yet.")
+    for a in rows:
+        click.echo(
+            f"{a.id}  {day(a.published) or '----------'}  {a.sentences:4d} sentences  "
+            f"{a.title}{f'  ({a.source})' if a.source else ''}"
+        )
+
+
+@main.command()
+@click.argument("ids", nargs=-1, required=True)
+@click.pass_context
+@friendly
+def remove(ctx: click.Context, ids: tuple[str, ...]) -> None:
+    """Remove articles completely (ids or unique id prefixes)."""
+    with _assistant(ctx) as assistant:
+        full = _full_ids(assistant, ids)
+        removed = assistant.remove(full)
+    click.echo(f"removed {len(removed)} article(s)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+@friendly
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts and size of the store."""
+    from dataclasses import asdict
+
+    with _assistant(ctx) as assistant:
+        s = assistant.store.stats()
+    if as_json:
+        click.echo(json.dumps(asdict(s), indent=2))
+        return
+    click.echo(
+        f"{s.articles} articles, {s.sentences} sentences, {s.chunks} chunks, "
+        f"{s.vectors} vectors, {s.bytes_on_disk / 2**20:.1f} MB on disk\n"
+        f"model: {s.model}\nstore: {s.home}\nchroma: {s.chroma}"
+    )
+
+
+def _full_ids(assistant: Any, given: tuple[str, ...]) -> list[str]:
+    resolved = assistant.store.resolve_ids(list(given))
+    out = []
+    for prefix, matches in resolved.items():
+        if len(matches) != 1:
+            what = "no article" if not matches else f"{len(matches)} articles"
+            raise click.ClickException(f"article id {prefix!r} matches {what}")
+        out.extend(matches)
+    return out
+
+
+if __name__ == "__main__":
+    main()

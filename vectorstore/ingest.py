@@ -1,0 +1,175 @@
+"""Ingest: files → articles → sentences → chunks → vectors → store, in bounded batches.
+
+Each batch is written in one journaled step, so an interrupted ingest keeps every batch that
+finished and the next run picks up the rest (already stored articles are skipped by id).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from vectorstore.chunks import group_chunks
+from vectorstore.embed import Embedder
+from vectorstore.loaders import find_files, load_file
+from vectorstore.sentences import split_sentences
+from vectorstore.store import ArticleStore, PreparedArticle
+from vectorstore.types import Article, IngestReport, LoadError, Sentence
+
+BATCH_SENTENCES = 2048
+
+
+class Progress(Protocol):
+    """Anything that can show a named counter moving towards a total."""
+
+    def task(self, name: str, total: int) -> Callable[[int], None]: ...
+
+
+class NoProgress:
+    def task(self, name: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+
+def ingest_paths(
+    store: ArticleStore,
+    embedder: Embedder,
+    paths: Iterable[str | Path],
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Read, clean and store every article under `paths`; bad files are reported, not fatal."""
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    found = list(find_files(paths))
+    failed: list[LoadError] = [f for f in found if isinstance(f, LoadError)]
+    files = [f for f in found if isinstance(f, Path)]
+    articles: list[Article] = []
+    advance_files = progress.task("files", len(files))
+    for path in files:
+        for item in load_file(
+            path, date_order=store.settings.date_order, max_bytes=store.settings.max_file_bytes
+        ):
+            (failed if isinstance(item, LoadError) else articles).append(item)  # type: ignore[arg-type]
+        advance_files(1)
+    report = ingest_articles(store, embedder, articles, progress)
+    return IngestReport(
+        added=report.added,
+        unchanged=report.unchanged,
+        replaced=report.replaced,
+        failed=(*failed, *report.failed),
+        sentences=report.sentences,
+        seconds=time.perf_counter() - started,
+        extra=report.extra,
+    )
+
+
+def ingest_articles(
+    store: ArticleStore,
+    embedder: Embedder,
+    articles: Sequence[Article],
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Store new articles, skip known ones, replace edited ones (matched by origin)."""
+    started = time.perf_counter()
+    progress = progress or NoProgress()
+    manifest = store.manifest
+    added: list[str] = []
+    unchanged: list[str] = []
+    replaced: list[str] = []
+    failed: list[LoadError] = []
+    superseded: list[str] = []
+    todo: list[Article] = []
+    seen: set[str] = set()
+    for article in articles:
+        previous = manifest.article_for_origin(article.origin)
+        if article.id in seen or manifest.has(article.id):
+            unchanged.append(article.id)
+            if previous != article.id and article.id not in seen:
+                manifest.set_origin(article.origin, article.id)
+                if previous:
+                    superseded.append(previous)
+            continue
+        seen.add(article.id)
+        todo.append(article)
+        if previous and previous != article.id:
+            replaced.append(article.id)
+            superseded.append(previous)
+        else:
+            added.append(article.id)
+
+    split = {a.id: split_sentences(a.text, a.id) for a in todo}
+    for article in todo:
+        if not split[article.id]:
+            failed.append(LoadError(article.origin, "no sentences found in the article text"))
+    todo = [a for a in todo if split[a.id]]
+    good = {a.id for a in todo}
+    added = [a for a in added if a in good]
+    replaced = [a for a in replaced if a in good]
+
+    total_sentences = sum(len(split[a.id]) for a in todo)
+    advance = progress.task("sentences embedded", total_sentences)
+    batch: list[Article] = []
+    batch_size = 0
+    embed_seconds = 0.0
+    for position, article in enumerate(todo):
+        batch.append(article)
+        batch_size += len(split[article.id])
+        if batch_size >= BATCH_SENTENCES or position == len(todo) - 1:
+            t0 = time.perf_counter()
+            prepared = _prepare(batch, split, embedder, store.settings.chunk_tokens, advance)
+            embed_seconds += time.perf_counter() - t0
+            store.write(prepared)
+            batch, batch_size = [], 0
+
+    orphans = [old for old in dict.fromkeys(superseded) if not manifest.origins_of(old)]
+    store.remove(orphans)
+    return IngestReport(
+        added=tuple(added),
+        unchanged=tuple(unchanged),
+        replaced=tuple(replaced),
+        failed=tuple(failed),
+        sentences=total_sentences,
+        seconds=time.perf_counter() - started,
+        extra={"embed_seconds": embed_seconds, "characters": float(sum(len(a.text) for a in todo))},
+    )
+
+
+def _prepare(
+    batch: list[Article],
+    split: dict[str, list[Sentence]],
+    embedder: Embedder,
+    budget: int,
+    advance: Callable[[int], None],
+) -> list[PreparedArticle]:
+    """Embed a whole batch in one call (fewer, fuller model batches), then cut per article."""
+    texts = [s.text for a in batch for s in split[a.id]]
+    counts = embedder.count_tokens(texts)
+    vectors = embedder.embed_documents(texts, progress=advance)
+    prepared = []
+    offset = 0
+    for article in batch:
+        sentences = split[article.id]
+        n = len(sentences)
+        own = vectors[offset : offset + n]
+        chunks = group_chunks(
+            article.text,
+            sentences,
+            counts[offset : offset + n],
+            min(budget, embedder.max_tokens - 2),
+        )
+        chunk_vectors = np.vstack(
+            [_unit(own[c.first_sentence : c.last_sentence + 1].mean(axis=0)) for c in chunks]
+        )
+        prepared.append(
+            PreparedArticle(article, tuple(sentences), tuple(chunks), own, chunk_vectors)
+        )
+        offset += n
+    return prepared
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector

@@ -1,0 +1,295 @@
+"""BM25 over sentences and chunks, kept beside the store and updated incrementally.
+
+bm25s bakes IDF into its index, so adding articles would mean rebuilding it. Here each ingest
+writes one immutable segment of raw term counts (a CSC matrix); document frequencies and the
+average length are global and kept up to date in memory, so scores are exact BM25 over the live
+collection. Removed articles are tombstoned; small segments are merged (and tombstones purged)
+when there are too many, which keeps the per-ingest cost proportional to the batch, not the
+collection. Tokenising uses bm25s's English stopword list and PyStemmer's Snowball stemmer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN
+from scipy import sparse
+
+K1 = 1.2
+B = 0.75
+MAX_SEGMENTS = 8
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_STOP = frozenset(STOPWORDS_EN)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP and len(w) < 40]
+    return _stemmer.stemWords(words)
+
+
+@dataclass
+class _Segment:
+    name: str
+    articles: np.ndarray  # str per row
+    numbers: np.ndarray  # sentence index or chunk number per row
+    counts: sparse.csc_matrix  # rows x vocabulary-at-write-time
+    lengths: np.ndarray
+    live: np.ndarray  # bool per row
+
+
+class LexicalIndex:
+    """One BM25 field ("sentences" or "chunks") persisted under `folder`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._vocab_file = folder / "vocab.txt"
+        self._vocab: dict[str, int] = {}
+        if self._vocab_file.exists():
+            for i, term in enumerate(self._vocab_file.read_text("utf-8").splitlines()):
+                self._vocab[term] = i
+        self._segments: list[_Segment] = []
+        state = self._read_state()
+        self._dead: dict[str, set[str]] = {k: set(v) for k, v in state.get("dead", {}).items()}
+        for name in state.get("segments", []):
+            self._segments.append(self._load_segment(name))
+        self._recount()
+
+    # -- writing ---------------------------------------------------------------------------
+    def add(self, rows: Sequence[tuple[str, int, str]]) -> None:
+        """Add (article_id, number, text) rows as one new segment."""
+        if not rows:
+            return
+        new_terms: list[str] = []
+        indices: list[int] = []
+        indptr = [0]
+        for _, _, text in rows:
+            for term in tokenize(text):
+                if term not in self._vocab:
+                    self._vocab[term] = len(self._vocab)
+                    new_terms.append(term)
+                indices.append(self._vocab[term])
+            indptr.append(len(indices))
+        if new_terms:
+            with self._vocab_file.open("a", encoding="utf-8") as handle:
+                handle.write("".join(f"{t}\n" for t in new_terms))
+                handle.flush()
+                os.fsync(handle.fileno())
+        data = np.ones(len(indices), dtype=np.float32)
+        counts = sparse.csr_matrix(
+            (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
+            shape=(len(rows), len(self._vocab)),
+        )
+        counts.sum_duplicates()
+        articles = np.array([r[0] for r in rows])
+        numbers = np.array([r[1] for r in rows], dtype=np.int32)
+        segment = self._write_segment(articles, numbers, counts.tocsc())
+        self._segments.append(segment)
+        self._merge_if_needed()
+        self._write_state()
+        self._recount()
+
+    def remove(self, article_ids: Iterable[str]) -> None:
+        ids = set(article_ids)
+        if not ids:
+            return
+        for segment in self._segments:
+            hit = np.isin(segment.articles, list(ids)) & segment.live
+            if hit.any():
+                segment.live &= ~hit
+                self._dead.setdefault(segment.name, set()).update(segment.articles[hit].tolist())
+        self._write_state()
+        self._recount()
+
+    def article_ids(self) -> set[str]:
+        out: set[str] = set()
+        for segment in self._segments:
+            out.update(segment.articles[segment.live].tolist())
+        return out
+
+    # -- reading ---------------------------------------------------------------------------
+    def search(
+        self, query: str, top_k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, int, float]]:
+        """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
+        scored = self.score_all(query)
+        hits: list[tuple[str, int, float]] = []
+        for segment, scores in zip(self._segments, scored, strict=True):
+            if scores is None:
+                continue
+            mask = segment.live & (scores > 0)
+            if allowed is not None:
+                mask &= np.isin(segment.articles, list(allowed))
+            rows = np.flatnonzero(mask)
+            if len(rows) > top_k:
+                rows = rows[np.argpartition(-scores[rows], top_k)[:top_k]]
+            hits.extend(
+                (str(segment.articles[r]), int(segment.numbers[r]), float(scores[r])) for r in rows
+            )
+        hits.sort(key=lambda h: -h[2])
+        return hits[:top_k]
+
+    def scores_for(
+        self, query: str, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
+        wanted = set(keys)
+        out = dict.fromkeys(wanted, 0.0)
+        for segment, scores in zip(self._segments, self.score_all(query), strict=True):
+            if scores is None:
+                continue
+            for r in np.flatnonzero(scores > 0):
+                key = (str(segment.articles[r]), int(segment.numbers[r]))
+                if key in out and segment.live[r]:
+                    out[key] = float(scores[r])
+        return out
+
+    def score_all(self, query: str) -> list[np.ndarray | None]:
+        terms = [self._vocab[t] for t in set(tokenize(query)) if t in self._vocab]
+        results: list[np.ndarray | None] = []
+        if not terms or self._live_docs == 0:
+            return [None] * len(self._segments)
+        idf = np.log1p((self._live_docs - self._df[terms] + 0.5) / (self._df[terms] + 0.5))
+        for segment in self._segments:
+            scores = np.zeros(len(segment.lengths), dtype=np.float32)
+            norm = K1 * (1 - B + B * segment.lengths / self._avg_length)
+            width = segment.counts.shape[1]
+            for term, weight in zip(terms, idf, strict=True):
+                if term >= width:
+                    continue
+                begin, end = segment.counts.indptr[term], segment.counts.indptr[term + 1]
+                rows = segment.counts.indices[begin:end]
+                tf = segment.counts.data[begin:end]
+                scores[rows] += weight * tf * (K1 + 1) / (tf + norm[rows])
+            results.append(scores)
+        return results
+
+    def coverage(self, query: str, text: str) -> float:
+        """Share of the query's IDF weight whose terms occur in `text` (unknown terms weigh most).
+
+        A question about something the collection never mentions has rare terms no evidence
+        contains; this is one of the signals for abstaining.
+        """
+        terms = set(tokenize(query))
+        if not terms:
+            return 0.0
+        present = set(tokenize(text))
+        top = float(np.log1p(self._live_docs + 0.5)) or 1.0
+        weights = {}
+        for term in terms:
+            idx = self._vocab.get(term)
+            df = self._df[idx] if idx is not None and idx < len(self._df) else 0.0
+            weights[term] = float(np.log1p((self._live_docs - df + 0.5) / (df + 0.5))) or top
+        total = sum(weights.values())
+        return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+    def __len__(self) -> int:
+        return self._live_docs
+
+    # -- persistence -----------------------------------------------------------------------
+    def _recount(self) -> None:
+        df = np.zeros(len(self._vocab), dtype=np.float64)
+        total_length = 0.0
+        live = 0
+        for segment in self._segments:
+            live_rows = segment.counts[segment.live] if not segment.live.all() else segment.counts
+            present = np.diff(live_rows.tocsc().indptr) if live_rows.shape[0] else None
+            if present is not None:
+                df[: len(present)] += present
+            total_length += float(segment.lengths[segment.live].sum())
+            live += int(segment.live.sum())
+        self._df = df
+        self._live_docs = live
+        self._avg_length = total_length / live if live else 1.0
+
+    def _merge_if_needed(self) -> None:
+        if len(self._segments) <= MAX_SEGMENTS:
+            return
+        by_size = sorted(self._segments, key=lambda s: len(s.lengths))
+        small = by_size[: len(by_size) // 2 + 1]
+        width = len(self._vocab)
+        counts = sparse.vstack([_widen(s.counts[s.live], width) for s in small], format="csc")
+        merged = self._write_segment(
+            np.concatenate([s.articles[s.live] for s in small]),
+            np.concatenate([s.numbers[s.live] for s in small]),
+            counts,
+        )
+        keep = [s for s in self._segments if s not in small]
+        self._segments = [*keep, merged]
+        self._write_state()
+        for segment in small:
+            (self.folder / f"{segment.name}.npz").unlink(missing_ok=True)
+
+    def _write_segment(
+        self, articles: np.ndarray, numbers: np.ndarray, counts: sparse.csc_matrix
+    ) -> _Segment:
+        state = self._read_state()
+        number = int(state.get("next", 0))
+        name = f"seg{number:06d}"
+        state["next"] = number + 1
+        self._write_json(self.folder / "state.json", {**state, "next": number + 1})
+        lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
+        tmp = self.folder / f"{name}.tmp.npz"
+        np.savez(
+            tmp,
+            articles=articles,
+            numbers=numbers,
+            data=counts.data,
+            indices=counts.indices,
+            indptr=counts.indptr,
+            shape=np.array(counts.shape),
+            lengths=lengths,
+        )
+        os.replace(tmp, self.folder / f"{name}.npz")
+        return _Segment(name, articles, numbers, counts, lengths, np.ones(len(lengths), dtype=bool))
+
+    def _load_segment(self, name: str) -> _Segment:
+        with np.load(self.folder / f"{name}.npz") as z:
+            counts = sparse.csc_matrix(
+                (z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])
+            )
+            articles = z["articles"]
+            dead = self._dead.get(name)
+            live = ~np.isin(articles, list(dead)) if dead else np.ones(len(articles), dtype=bool)
+            return _Segment(name, articles, z["numbers"], counts, z["lengths"], live)
+
+    def _read_state(self) -> dict:
+        path = self.folder / "state.json"
+        return json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+    def _write_state(self) -> None:
+        state = self._read_state()
+        state["segments"] = [s.name for s in self._segments]
+        names = {s.name for s in self._segments}
+        state["dead"] = {k: sorted(v) for k, v in self._dead.items() if k in names and v}
+        self._write_json(self.folder / "state.json", state)
+
+    @staticmethod
+    def _write_json(path: Path, value: dict) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value), "utf-8")
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+
+
+def _widen(matrix: sparse.spmatrix, width: int) -> sparse.csc_matrix:
+    matrix = sparse.csc_matrix(matrix)
+    if matrix.shape[1] == width:
+        return matrix
+    return sparse.csc_matrix(
+        (
+            matrix.data,
+            matrix.indices,
+            np.concatenate([matrix.indptr, np.full(width - matrix.shape[1], matrix.indptr[-1])]),
+        ),
+        shape=(matrix.shape[0], width),
+    )

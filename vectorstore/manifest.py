@@ -1,0 +1,270 @@
+"""The article manifest: article text, sentence offsets, chunk spans, origins and a write journal.
+
+SQLite in the store's home folder. It stays with citeqa even when vectors live on a Chroma
+server, because citations are resolved against it: a cited sentence is always
+`articles.text[start:end]` of a row here.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+from vectorstore.dates import iso
+from vectorstore.types import Article, Chunk, Sentence, StoredArticle
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+  id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, published TEXT,
+  published_ts REAL, source TEXT NOT NULL, url TEXT NOT NULL, author TEXT NOT NULL,
+  origin TEXT NOT NULL, sentences INTEGER NOT NULL, chunks INTEGER NOT NULL,
+  added_at TEXT NOT NULL DEFAULT (datetime('now')));
+CREATE TABLE IF NOT EXISTS origins (origin TEXT PRIMARY KEY, article_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS origins_by_article ON origins(article_id);
+CREATE TABLE IF NOT EXISTS sentences (
+  article_id TEXT NOT NULL, idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL,
+  paragraph INTEGER NOT NULL, chunk INTEGER NOT NULL, PRIMARY KEY (article_id, idx));
+CREATE TABLE IF NOT EXISTS chunks (
+  article_id TEXT NOT NULL, number INTEGER NOT NULL, first INTEGER NOT NULL,
+  last INTEGER NOT NULL, PRIMARY KEY (article_id, number));
+CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, action TEXT NOT NULL);
+"""
+
+
+class Manifest:
+    """Thin, typed access to the manifest database."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- journal ---------------------------------------------------------------------------
+    def begin(self, article_ids: Iterable[str], action: str) -> None:
+        """Record intent before touching Chroma or BM25, so a crash can be rolled back."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pending VALUES (?, ?)", [(a, action) for a in article_ids]
+            )
+
+    def pending(self) -> list[tuple[str, str]]:
+        return self._db.execute("SELECT article_id, action FROM pending").fetchall()
+
+    # -- articles --------------------------------------------------------------------------
+    def commit_articles(
+        self, items: Sequence[tuple[Article, Sequence[Sentence], Sequence[Chunk], dict[int, int]]]
+    ) -> None:
+        """Store articles with their sentences and chunks and clear their journal entries."""
+        with self._db:
+            self._db.execute("BEGIN")
+            for article, sentences, chunks, chunk_of in items:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO articles (id, title, text, published, published_ts,"
+                    " source, url, author, origin, sentences, chunks)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        article.id,
+                        article.title,
+                        article.text,
+                        iso(article.published),
+                        article.published.timestamp() if article.published else None,
+                        article.source,
+                        article.url,
+                        article.author,
+                        article.origin,
+                        len(sentences),
+                        len(chunks),
+                    ),
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO sentences VALUES (?,?,?,?,?,?)",
+                    [
+                        (article.id, s.index, s.start, s.end, s.paragraph, chunk_of[s.index])
+                        for s in sentences
+                    ],
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?)",
+                    [(article.id, c.number, c.first_sentence, c.last_sentence) for c in chunks],
+                )
+                self._db.execute(
+                    "INSERT OR REPLACE INTO origins VALUES (?, ?)", (article.origin, article.id)
+                )
+                self._db.execute("DELETE FROM pending WHERE article_id=?", (article.id,))
+
+    def set_origin(self, origin: str, article_id: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO origins VALUES (?, ?)", (origin, article_id))
+
+    def delete_articles(self, article_ids: Iterable[str]) -> None:
+        ids = [(a,) for a in article_ids]
+        with self._db:
+            self._db.execute("BEGIN")
+            for table, column in (
+                ("articles", "id"),
+                ("sentences", "article_id"),
+                ("chunks", "article_id"),
+                ("origins", "article_id"),
+                ("pending", "article_id"),
+            ):
+                self._db.executemany(f"DELETE FROM {table} WHERE {column}=?", ids)
+
+    def article_for_origin(self, origin: str) -> str | None:
+        row = self._db.execute(
+            "SELECT article_id FROM origins WHERE origin=?", (origin,)
+        ).fetchone()
+        return row[0] if row else None
+
+    def origins_of(self, article_id: str) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT origin FROM origins WHERE article_id=?", (article_id,)
+            )
+        ]
+
+    def has(self, article_id: str) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone()
+            is not None
+        )
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY id")]
+
+    def list_articles(self) -> list[StoredArticle]:
+        rows = self._db.execute(
+            "SELECT id, title, published, source, url, author, origin, sentences, chunks,"
+            " length(text) FROM articles ORDER BY published IS NULL, published DESC, title"
+        )
+        return [
+            StoredArticle(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def text(self, article_id: str) -> str | None:
+        row = self._db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
+        return row[0] if row else None
+
+    def texts(self, article_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return dict(self._db.execute(f"SELECT id, text FROM articles WHERE id IN ({marks})", ids))
+
+    def article(self, article_id: str) -> StoredArticle | None:
+        return next((a for a in self._rows("WHERE id=?", (article_id,))), None)
+
+    def articles(self, article_ids: Iterable[str]) -> dict[str, StoredArticle]:
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        return {a.id: a for a in self._rows(f"WHERE id IN ({marks})", ids)}
+
+    def _rows(self, where: str, args: Sequence[object]) -> list[StoredArticle]:
+        rows = self._db.execute(
+            "SELECT id, title, published, source, url, author, origin, sentences, chunks,"
+            f" length(text) FROM articles {where}",
+            tuple(args),
+        )
+        return [
+            StoredArticle(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            for r in rows
+        ]
+
+    def sentence_rows(
+        self, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], tuple[int, int, int, int]]:
+        """(article_id, idx) -> (start, end, paragraph, chunk)."""
+        out: dict[tuple[str, int], tuple[int, int, int, int]] = {}
+        for article_id, idx in set(keys):
+            row = self._db.execute(
+                "SELECT start, end, paragraph, chunk FROM sentences WHERE article_id=? AND idx=?",
+                (article_id, idx),
+            ).fetchone()
+            if row:
+                out[(article_id, idx)] = (row[0], row[1], row[2], row[3])
+        return out
+
+    def chunk_sentences(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], range]:
+        out: dict[tuple[str, int], range] = {}
+        for article_id, number in set(keys):
+            row = self._db.execute(
+                "SELECT first, last FROM chunks WHERE article_id=? AND number=?",
+                (article_id, number),
+            ).fetchone()
+            if row:
+                out[(article_id, number)] = range(row[0], row[1] + 1)
+        return out
+
+    def paragraph_span(self, article_id: str, paragraph: int) -> tuple[int, int] | None:
+        row = self._db.execute(
+            "SELECT min(start), max(end) FROM sentences WHERE article_id=? AND paragraph=?",
+            (article_id, paragraph),
+        ).fetchone()
+        return (row[0], row[1]) if row and row[0] is not None else None
+
+    def counts(self) -> tuple[int, int, int, int]:
+        row = self._db.execute(
+            "SELECT count(*), coalesce(sum(sentences),0), coalesce(sum(chunks),0),"
+            " coalesce(sum(length(text)),0) FROM articles"
+        ).fetchone()
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+    def sources(self) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
+            )
+        ]
+
+
+def _date(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def matching_ids(
+    manifest: Manifest,
+    articles: Iterable[str] = (),
+    since: float | None = None,
+    until: float | None = None,
+    source: str | None = None,
+) -> set[str]:
+    """Ids of articles that pass metadata filters (the BM25 side of a filtered search)."""
+    clauses: list[str] = []
+    args: list[object] = []
+    ids = list(articles)
+    if ids:
+        clauses.append(f"id IN ({','.join('?' * len(ids))})")
+        args.extend(ids)
+    if since is not None:
+        clauses.append("published_ts >= ?")
+        args.append(since)
+    if until is not None:
+        clauses.append("published_ts <= ?")
+        args.append(until)
+    if source:
+        clauses.append("source = ?")
+        args.append(source)
+    where = " AND ".join(clauses) or "1"
+    return {r[0] for r in manifest._db.execute(f"SELECT id FROM articles WHERE {where}", args)}

@@ -1,0 +1,69 @@
+"""One place for the knobs, with their environment-variable fallbacks and early validation."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+DATE_ORDERS = ("dmy", "mdy")
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the setting and the value."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the store lives and how articles are read and embedded."""
+
+    home: Path
+    model: str = DEFAULT_MODEL
+    chroma_url: str | None = None
+    date_order: str = "dmy"
+    max_file_bytes: int = 20 * 1024 * 1024
+    chunk_tokens: int = 200
+    embed_batch: int = 32
+    precision: str = "bf16"
+
+    def __post_init__(self) -> None:
+        if self.date_order not in DATE_ORDERS:
+            raise SettingsError(
+                f"date order must be one of {', '.join(DATE_ORDERS)}, not {self.date_order!r}"
+            )
+        if self.max_file_bytes <= 0:
+            raise SettingsError(f"max file size must be positive, not {self.max_file_bytes}")
+        if not 16 <= self.chunk_tokens <= 512:
+            raise SettingsError(f"chunk tokens must be within 16..512, not {self.chunk_tokens}")
+        if self.precision not in ("bf16", "fp32"):
+            raise SettingsError(f"precision must be bf16 or fp32, not {self.precision!r}")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Settings from CITEQA_* variables; explicit non-None overrides win."""
+        env = os.environ
+        base = cls(
+            home=Path(env.get("CITEQA_HOME") or platformdirs.user_data_dir("citeqa")),
+            model=env.get("CITEQA_MODEL") or DEFAULT_MODEL,
+            chroma_url=env.get("CITEQA_CHROMA_URL") or None,
+            date_order=env.get("CITEQA_DATE_ORDER") or "dmy",
+            max_file_bytes=_int_env("CITEQA_MAX_FILE_MB", 20) * 1024 * 1024,
+            precision=env.get("CITEQA_PRECISION") or "bf16",
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "home" in given:
+            given["home"] = Path(str(given["home"])).expanduser()
+        return replace(base, **given)  # type: ignore[arg-type]
+
+
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None

@@ -1,0 +1,95 @@
+"""The records that cross stage boundaries: loaders → sentences → chunks → store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article as the loaders produce it; `text` is what sentences index into."""
+
+    id: str
+    title: str
+    text: str
+    published: datetime | None = None
+    source: str = ""
+    url: str = ""
+    author: str = ""
+    origin: str = ""  # where it came from: file path, or "file.jsonl:LINE"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A citable unit: `article.text[start:end] == text`."""
+
+    article_id: str
+    index: int
+    text: str
+    start: int
+    end: int
+    paragraph: int = 0
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole consecutive sentences that fits the embedding model's input."""
+
+    id: str
+    article_id: str
+    number: int
+    first_sentence: int
+    last_sentence: int  # inclusive
+    text: str
+
+
+@dataclass(frozen=True)
+class LoadError:
+    """One file (or record) that could not be read, and why, in words a user can act on."""
+
+    origin: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.origin}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as listed from the store, with its counts."""
+
+    id: str
+    title: str
+    published: datetime | None
+    source: str
+    url: str
+    author: str
+    origin: str
+    sentences: int
+    chunks: int
+    chars: int
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest run did: the closing summary line is printed from this."""
+
+    added: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    replaced: tuple[str, ...] = ()
+    failed: tuple[LoadError, ...] = ()
+    sentences: int = 0
+    seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (
+            f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
+            f"{len(self.replaced)} replaced, {len(self.failed)} failed; "
+            f"{self.sentences} sentences embedded in {self.seconds:.1f} s"
+        )
