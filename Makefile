@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUESTION ?= How much will the replacement for the Old Tanner Bridge cost?
 
-.PHONY: run test install install-test lint typecheck bench clean
+.PHONY: run test install install-test lint typecheck bench clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,7 @@ install-test: install
 run: install
 	$(BIN)/citeqa ingest samples/articles
 	$(BIN)/citeqa ask "$(QUESTION)"
+	$(BIN)/citeqa serve
 
 test: install-test
 	$(BIN)/ruff check .
@@ -39,3 +40,6 @@ bench: install-test
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+readme:
+	$(BIN)/python -m qa.cli_docs README.md

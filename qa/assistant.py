@@ -25,7 +25,7 @@ from qa.extractive import extractive_answer
 from qa.filters import Filters
 from qa.followup import heuristic_search_query, history_text, user_turns
 from qa.retrieve import CiteqaRetriever, HybridSearcher
-from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Evidence
+from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
 from vectorstore.embed import SentenceTransformerEmbedder
 from vectorstore.ingest import Progress, ingest_paths
 from vectorstore.settings import Settings
@@ -90,6 +90,18 @@ class Assistant:
 
     def articles(self) -> list[StoredArticle]:
         return self.store.list_articles()
+
+    def paragraph_of(self, citation: Citation) -> tuple[str, int, int]:
+        """The cited sentence's paragraph, and the sentence's offsets inside it."""
+        manifest = self.store.manifest
+        key = (citation.article_id, citation.sentence_index)
+        row = manifest.sentence_rows([key]).get(key)
+        text = manifest.text(citation.article_id) or ""
+        span = manifest.paragraph_span(citation.article_id, row[2]) if row else None
+        if not span:
+            return citation.sentence, 0, len(citation.sentence)
+        begin, end = span
+        return text[begin:end], citation.start - begin, citation.end - begin
 
     # -- answering -------------------------------------------------------------------------
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> CiteqaRetriever:

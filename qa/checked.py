@@ -20,7 +20,11 @@ from qa.types import ABSTAIN_TEXT, Citation, Evidence, citation_from
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+|\b\S+\.(?:com|net|org|io|ru|xyz)/\S*", re.I)
+_URL = re.compile(
+    r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+"  # anything with a scheme, or www.
+    r"|\b(?:[a-z0-9][a-z0-9-]*\.)+[a-z]{2,24}(?::\d+)?(?:/\S*)?",  # bare host names
+    re.I,
+)
 _HTML_TAG = re.compile(r"<[^>]{0,200}>")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(

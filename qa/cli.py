@@ -244,6 +244,80 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (0.0.0.0 exposes the app to your network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
+@click.option("--llm", help="Chat model for the LLM answer mode, e.g. ollama:llama3.2.")
+@click.option("--llm-base-url", help="Base URL for the chat model's server.")
+@click.option("--max-upload-mb", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option("--auth", envvar="CITEQA_AUTH", help="USER:PASSWORD required to use the app.")
+@click.option("--ingest", "paths", multiple=True, type=click.Path(exists=True),
+              help="Ingest these files/folders before serving (repeatable).")
+@click.pass_context
+@friendly
+def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_url: str | None,
+          max_upload_mb: int, auth: str | None, paths: tuple[str, ...]) -> None:
+    """Open the chat in the browser (Gradio)."""
+    from qa.llm import chat_model_from_spec
+    from qa.progress import RichProgress
+    from ui.app import serve as serve_app
+
+    credentials = None
+    if auth:
+        user, _, password = auth.partition(":")
+        if not user or not password:
+            raise click.ClickException("--auth must be USER:PASSWORD")
+        credentials = (user, password)
+    model = chat_model_from_spec(llm, llm_base_url) if llm else None
+    with _assistant(ctx, model) as assistant:
+        if paths:
+            with RichProgress() as progress:
+                click.echo(assistant.ingest(list(paths), progress).summary())
+        click.echo(f"citeqa chat on http://{host}:{port}  (Ctrl+C to stop)")
+        serve_app(assistant, host=host, port=port, max_upload_mb=max_upload_mb,
+                  auth=credentials)
+
+
+@main.command("eval")
+@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
+@click.argument("more", nargs=-1, type=click.Path(), metavar="[PATH]...")
+@click.option("--corpus", multiple=True, type=click.Path(),
+              help="Evaluate a throwaway store holding these files/folders, not your "
+                   "collection; further PATHs after QUESTIONS join it.")
+@click.option("--out", type=click.Path(file_okay=False),
+              help="Write summary.json, per_question.jsonl and report.html here.")
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead.")
+@click.option("--limit", type=click.IntRange(min=1),
+              help="Only N questions, evenly spread over the file.")
+@click.option("--compare", default="", metavar="NAMES",
+              help="Baselines to run on the same questions: naive,bm25,dense.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
+@friendly
+def eval_command(ctx: click.Context, questions: str, more: tuple[str, ...],
+                 corpus: tuple[str, ...], out: str | None, as_json: bool, limit: int | None,
+                 compare: str, quiet: bool) -> None:
+    """Score evidence, citations and abstention on a JSONL question set."""
+    from qa.evaluate import run_eval
+    from qa.progress import RichProgress
+    from qa.report import print_report
+
+    if more and not corpus:
+        raise click.UsageError(f"unexpected argument {more[0]!r} (corpus paths need --corpus)")
+    with RichProgress(enabled=not quiet) as progress:
+        result = run_eval(questions, corpus=[*corpus, *more], settings=_settings(ctx),
+                          compare=compare, out=out, limit=limit, progress=progress,
+                          warn=lambda message: click.echo(f"warning: {message}", err=True))
+    if as_json:
+        summary = {k: v for k, v in result.items() if k != "rows"}
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    print_report(result)
+    if out:
+        click.echo(f"wrote summary.json, per_question.jsonl and report.html to {out}")
+
+
 def _full_ids(assistant: Any, given: tuple[str, ...]) -> list[str]:
     resolved = assistant.store.resolve_ids(list(given))
     out = []

@@ -37,7 +37,7 @@ class Filters:
             parsed = value if isinstance(value, datetime) else parse_date(value, date_order)
             if parsed is None:
                 raise FilterError(f"--{name}: {value!r} is not a date (try 2023-01-10)")
-            if end_of_day and isinstance(value, str) and len(value.strip()) <= 10:
+            if end_of_day and isinstance(value, str) and ":" not in value:
                 parsed = parsed.replace(hour=23, minute=59, second=59)
             return parsed
 

@@ -39,7 +39,7 @@ _DATE_LINE = re.compile(
     _I,
 )
 _FIELD_LINE = re.compile(r"^(?P<key>title|source|url|author|byline)\s*:\s*(?P<value>.+)$", _I)
-_BYLINE = re.compile(r"^by\s+(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4})\s*$")
+_BYLINE = re.compile(r"^(?:by|By|BY)\s+(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4})\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;\"”’')\]]$")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH_FUNCTION_WORDS = frozenset(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ class LexicalIndex:
     def __init__(self, folder: Path):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()  # searches and writes may come from different threads
         self._vocab_file = folder / "vocab.txt"
         self._vocab: dict[str, int] = {}
         if self._vocab_file.exists():
@@ -64,7 +66,7 @@ class LexicalIndex:
         self._recount()
 
     # -- writing ---------------------------------------------------------------------------
-    def add(self, rows: Sequence[tuple[str, int, str]]) -> None:
+    def _add_unlocked(self, rows: Sequence[tuple[str, int, str]]) -> None:
         """Add (article_id, number, text) rows as one new segment."""
         if not rows:
             return
@@ -97,7 +99,7 @@ class LexicalIndex:
         self._write_state()
         self._recount()
 
-    def remove(self, article_ids: Iterable[str]) -> None:
+    def _remove_unlocked(self, article_ids: Iterable[str]) -> None:
         ids = set(article_ids)
         if not ids:
             return
@@ -109,14 +111,14 @@ class LexicalIndex:
         self._write_state()
         self._recount()
 
-    def article_ids(self) -> set[str]:
+    def _article_ids_unlocked(self) -> set[str]:
         out: set[str] = set()
         for segment in self._segments:
             out.update(segment.articles[segment.live].tolist())
         return out
 
     # -- reading ---------------------------------------------------------------------------
-    def search(
+    def _search_unlocked(
         self, query: str, top_k: int, allowed: set[str] | None = None
     ) -> list[tuple[str, int, float]]:
         """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
@@ -137,7 +139,7 @@ class LexicalIndex:
         hits.sort(key=lambda h: -h[2])
         return hits[:top_k]
 
-    def scores_for(
+    def _scores_for_unlocked(
         self, query: str, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
@@ -172,7 +174,7 @@ class LexicalIndex:
             results.append(scores)
         return results
 
-    def coverage(self, query: str, text: str) -> float:
+    def _coverage_unlocked(self, query: str, text: str) -> float:
         """Share of the query's IDF weight whose terms occur in `text` (unknown terms weigh most).
 
         A question about something the collection never mentions has rare terms no evidence
@@ -190,6 +192,38 @@ class LexicalIndex:
             weights[term] = float(np.log1p((self._live_docs - df + 0.5) / (df + 0.5))) or top
         total = sum(weights.values())
         return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+    # -- thread-safe entry points ----------------------------------------------------------
+    def add(self, rows: Sequence[tuple[str, int, str]]) -> None:
+        """Add (article_id, number, text) rows as one new segment."""
+        with self.lock:
+            self._add_unlocked(rows)
+
+    def remove(self, article_ids: Iterable[str]) -> None:
+        with self.lock:
+            self._remove_unlocked(article_ids)
+
+    def search(
+        self, query: str, top_k: int, allowed: set[str] | None = None
+    ) -> list[tuple[str, int, float]]:
+        """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
+        with self.lock:
+            return self._search_unlocked(query, top_k, allowed)
+
+    def scores_for(
+        self, query: str, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
+        with self.lock:
+            return self._scores_for_unlocked(query, keys)
+
+    def coverage(self, query: str, text: str) -> float:
+        with self.lock:
+            return self._coverage_unlocked(query, text)
+
+    def article_ids(self) -> set[str]:
+        with self.lock:
+            return self._article_ids_unlocked()
 
     def __len__(self) -> int:
         return self._live_docs

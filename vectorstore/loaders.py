@@ -58,7 +58,7 @@ def load_file(
             return [
                 LoadError(
                     name,
-                    f"file is {size / 2**20:.1f} MB, over the {max_bytes / 2**20:.0f} MB limit",
+                    f"file is {_size(size)}, over the {_size(max_bytes)} limit",
                 )
             ]
         raw = path.read_bytes()
@@ -217,3 +217,10 @@ def _article(
 def _fallback_title(body: str) -> str:
     first = body.strip().split("\n", 1)[0]
     return first if len(first) <= 90 else first[:87].rsplit(" ", 1)[0] + "…"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("MB", 2**20), ("KB", 2**10)):
+        if n >= scale:
+            return f"{n / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{n} bytes"

@@ -8,6 +8,7 @@ server, because citations are resolved against it: a cited sentence is always
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -40,13 +41,32 @@ class Manifest:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
         self._db.executescript(SCHEMA)
 
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """One connection per thread: WAL lets readers go on while one thread writes."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            self._local.db = db
+            with self._all_lock:
+                self._all.append(db)
+        return db
+
     def close(self) -> None:
-        self._db.close()
+        with self._all_lock:
+            for db in self._all:
+                db.close()
+            self._all.clear()
+        self._local = threading.local()
 
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
