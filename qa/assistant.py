@@ -107,15 +107,15 @@ class Assistant:
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> CiteqaRetriever:
         return CiteqaRetriever(searcher=self.searcher, k=k or self.k, filters=filters or Filters())
 
-    def search_query(self, question: str, history: Sequence[Any] | None = None) -> str:
+    def search_query(self, question: str, history: Sequence[Any] | None = None,
+                     llm: Any = None) -> str:
         """The standalone question used for retrieval (see qa.followup)."""
+        llm = llm if llm is not None else self.llm
         if not user_turns(history):
             return question
-        if self.llm is None:
+        if llm is None:
             return heuristic_search_query(question, history)
-        condense = (
-            PromptTemplate.from_template(load_prompt("condense")) | self.llm | StrOutputParser()
-        )
+        condense = PromptTemplate.from_template(load_prompt("condense")) | llm | StrOutputParser()
         rewritten = condense.invoke({"history": history_text(history), "question": question})
         return rewritten.strip() or question
 
@@ -138,7 +138,7 @@ class Assistant:
         """Partial answers as they are composed; the last one is final and fully checked."""
         started = time.perf_counter()
         question = clean_question(question)
-        k = int(overrides.get("k") or self.k)
+        k = int(overrides["k"]) if overrides.get("k") is not None else self.k
         if not 1 <= k <= 50:
             raise QuestionError(f"k must be within 1..50, not {k}")
         filters = Filters.build(
@@ -158,7 +158,7 @@ class Assistant:
         threshold = float(overrides.get("abstain_below", self.abstain_below))
 
         t0 = time.perf_counter()
-        query = self.search_query(question, history)
+        query = self.search_query(question, history, llm if mode == "llm" else None)
         retriever = self.retriever(max(k, 10), filters)
         documents = retriever.invoke(query)
         result = self.searcher.last_result

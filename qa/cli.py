@@ -288,7 +288,7 @@ def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_ur
 @click.option("--out", type=click.Path(file_okay=False),
               help="Write summary.json, per_question.jsonl and report.html here.")
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead.")
-@click.option("--limit", type=click.IntRange(min=1),
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
               help="Only N questions, evenly spread over the file.")
 @click.option("--compare", default="", metavar="NAMES",
               help="Baselines to run on the same questions: naive,bm25,dense.")
@@ -298,7 +298,11 @@ def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_ur
 def eval_command(ctx: click.Context, questions: str, more: tuple[str, ...],
                  corpus: tuple[str, ...], out: str | None, as_json: bool, limit: int | None,
                  compare: str, quiet: bool) -> None:
-    """Score evidence, citations and abstention on a JSONL question set."""
+    """Score evidence, citations and abstention on a question set.
+
+    QUESTIONS is JSONL, one {"question", "answers", "evidence", "answerable", "type"} a line.
+    Without --corpus the store at --home is evaluated; it is only read.
+    """
     from qa.evaluate import run_eval
     from qa.progress import RichProgress
     from qa.report import print_report

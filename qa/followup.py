@@ -39,13 +39,26 @@ _QUESTION_WORDS = {
 }
 
 
+def message_text(content: Any) -> str:
+    """Text of a chat message's content: a string, or a list of parts such as Gradio's
+    [{"type": "text", "text": ...}]."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        return message_text(content.get("text") or content.get("content") or "")
+    if isinstance(content, list | tuple):
+        return " ".join(t for t in (message_text(part) for part in content) if t)
+    return ""
+
+
 def user_turns(history: Sequence[Any] | None) -> list[str]:
     """User messages from history given as pairs, or as {"role", "content"} messages."""
     turns: list[str] = []
     for item in history or []:
         if isinstance(item, dict):
-            if item.get("role") == "user" and isinstance(item.get("content"), str):
-                turns.append(item["content"])
+            text = message_text(item.get("content"))
+            if item.get("role") == "user" and text:
+                turns.append(text)
         elif isinstance(item, list | tuple) and item and isinstance(item[0], str):
             turns.append(item[0])
         elif isinstance(item, str):
@@ -68,8 +81,8 @@ def heuristic_search_query(question: str, history: Sequence[Any] | None) -> str:
 def history_text(history: Sequence[Any] | None, limit: int = 6) -> str:
     lines = []
     for item in list(history or [])[-limit:]:
-        if isinstance(item, dict) and isinstance(item.get("content"), str):
-            lines.append(f"{item.get('role', 'user')}: {item['content']}")
+        if isinstance(item, dict) and message_text(item.get("content")):
+            lines.append(f"{item.get('role', 'user')}: {message_text(item.get('content'))}")
         elif isinstance(item, list | tuple) and len(item) == 2:
             lines.append(f"user: {item[0]}")
             if item[1]:

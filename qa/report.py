@@ -87,25 +87,36 @@ def summary_table(result: dict[str, Any]) -> Table:
     return table
 
 
-def type_table(result: dict[str, Any]) -> Table | None:
-    by_type = result["summary"].get("by_type")
-    if not by_type:
-        return None
-    table = Table(title="citeqa by question type")
-    table.add_column("type")
-    for label, _, _ in TYPE_COLUMNS:
-        table.add_column(label, justify="right")
-    for name in result["baselines"]:
-        table.add_column(f"{name} hit@1", justify="right")
+def type_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the by-type table: citeqa's figures, then each baseline's hit@1."""
+    by_type = result["summary"].get("by_type") or {}
+    header = ["type", *(label for label, _, _ in TYPE_COLUMNS),
+              *(f"{name} hit@1" for name in result["baselines"])]
+    rows = []
     for kind, summary in by_type.items():
         theirs = [run.get("by_type", {}).get(kind, {}) for run in result["baselines"].values()]
-        table.add_row(kind, *(fmt(summary, key, f) for _, key, f in TYPE_COLUMNS),
-                      *(fmt(t, "hit@1", "f") for t in theirs))
+        rows.append([kind, *(fmt(summary, key, f) for _, key, f in TYPE_COLUMNS),
+                     *(fmt(t, "hit@1", "f") for t in theirs)])
+    return header, rows
+
+
+def type_table(result: dict[str, Any]) -> Table | None:
+    header, rows = type_rows(result)
+    if not rows:
+        return None
+    table = Table(title="by question type")
+    for i, label in enumerate(header):
+        table.add_column(label, justify="right" if i else "left", no_wrap=not i)
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
 def print_report(result: dict[str, Any], console: Console | None = None) -> None:
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:  # piped or captured: do not squeeze the tables into 80
+            console = Console(width=120)
     console.print(summary_table(result))
     by_type = type_table(result)
     if by_type is not None:
@@ -142,15 +153,13 @@ def html_report(result: dict[str, Any]) -> str:
         *(f"<p class=note>{e(n)}</p>" for n in notes(result)),
         f"<h2>Summary</h2><table><tr><th>metric</th>{head}</tr>{body}</table>",
     ]
-    by_type = result["summary"].get("by_type")
-    if by_type:
-        head = "".join(f"<th>{e(label)}</th>" for label, _, _ in TYPE_COLUMNS)
-        body = "".join(
-            f"<tr><td>{e(kind)}</td>"
-            + "".join(f"<td class=n>{e(fmt(s, key, f))}</td>" for _, key, f in TYPE_COLUMNS)
-            + "</tr>" for kind, s in by_type.items())
-        parts.append(f"<h2>By question type</h2><table><tr><th>type</th>{head}</tr>{body}"
-                     "</table>")
+    header, rows = type_rows(result)
+    if rows:
+        head = "".join(f"<th>{e(label)}</th>" for label in header)
+        body = "".join("<tr>" + "".join(
+            f"<td{' class=n' if i else ''}>{e(cell)}</td>" for i, cell in enumerate(row))
+            + "</tr>" for row in rows)
+        parts.append(f"<h2>By question type</h2><table><tr>{head}</tr>{body}</table>")
     parts += [_charts(result), _misses(result["rows"]), _missing(result["missing_evidence"])]
     return ("<!doctype html>\n<html lang=en><head><meta charset=utf-8>"
             f"<title>citeqa eval</title><style>{_CSS}</style></head><body>"
@@ -204,9 +213,9 @@ def _charts(result: dict[str, Any]) -> str:
         values = [float("nan") if fmt(s, key, "f") == "-" else s[key] for s in groups.values()]
         ax.bar(x + (i - 1.5) * 0.2, values, 0.2, label=key)
     ax.set_xticks(x, list(groups))
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.25)
     ax.set_title("citeqa by question type")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper center", ncols=4)
     charts = [("Metrics by question type", _png(fig))]
 
     fig = Figure(figsize=(9, 3.2))

@@ -68,7 +68,7 @@ def chroma_server(tmp_path_factory) -> Iterator[str]:
         pytest.fail("the `chroma` command (from chromadb) is not installed")
     port = _free_port()
     data = tmp_path_factory.mktemp("chroma-server")
-    log = open(data / "server.log", "wb")
+    log = (data / "server.log").open("wb")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
     proc = subprocess.Popen([chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -80,7 +80,7 @@ def chroma_server(tmp_path_factory) -> Iterator[str]:
                 break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((data / "server.log").read_text(errors="replace"))
+                raise RuntimeError((data / "server.log").read_text(errors="replace")) from None
             time.sleep(0.3)
     else:
         proc.kill()

@@ -17,8 +17,16 @@ import gradio as gr
 
 from qa.assistant import MAX_QUESTION_CHARS, Assistant, QuestionError
 from qa.filters import FilterError
+from qa.followup import message_text
 from qa.types import Answer
-from ui.render import CSS, articles_table, chat_text, escape_markdown, sources_html
+from ui.render import (
+    CSS,
+    articles_table,
+    chat_text,
+    escape_markdown,
+    sources_html,
+    unescape_markdown,
+)
 from vectorstore.loaders import SUPPORTED
 
 ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks"]
@@ -57,7 +65,8 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         history = list(history or [])
         shown = escape_markdown(question or "")
         try:
-            turns = [(m["content"], "") for m in history if m.get("role") == "user"]
+            turns = [(unescape_markdown(message_text(m.get("content"))), "")
+                     for m in history if m.get("role") == "user"]
             history = [*history, {"role": "user", "content": shown},
                        {"role": "assistant", "content": "Searching the articles…"}]
             yield history, "", sources_html(None, None), None
@@ -100,12 +109,9 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         if not paths:
             return "Choose one or more files first.", _table(), gr.update(), None
         report = assistant.ingest(paths, GradioProgress(progress))
-        lines = []
-        for path in paths:
-            name = Path(path).name
-            failures = [f.reason for f in report.failed if Path(f.origin.split(":")[0]).name
-                        == name]
-            lines.append(f"✗ {name}: {'; '.join(failures)}" if failures else f"✓ {name}")
+        failed_files = {Path(f.origin).name.rsplit(":", 1)[0] for f in report.failed}
+        lines = [f"✓ {Path(p).name}" for p in paths if Path(p).name not in failed_files]
+        lines += [f"✗ {Path(f.origin).name}: {f.reason}" for f in report.failed]
         lines.append(report.summary())
         return "\n".join(lines), _table(), gr.update(choices=_ids()), None
 

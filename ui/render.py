@@ -24,6 +24,11 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
+def unescape_markdown(text: str) -> str:
+    """Undo escape_markdown (for reading earlier questions back out of the chat)."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def chat_text(answer_text: str) -> str:
     """An answer for the Chatbot: escaped, with our own [n] markers kept readable."""
     return _CITATION_MARK.sub(r"[\1]", escape_markdown(answer_text))
@@ -46,7 +51,8 @@ def sources_html(answer: Answer | None,
         return ("<div class='citeqa-sources citeqa-none'><p><strong>No sources.</strong> "
                 "The articles do not answer this question, so nothing is cited.</p></div>")
     items = [_source_item(c, paragraph_of) for c in answer.citations]
-    return "<div class='citeqa-sources'><ol class='citeqa-list'>" + "".join(items) + "</ol></div>"
+    return ("<div class='citeqa-sources'><ol class='citeqa-list' "
+            "style='list-style:none;padding-left:0'>" + "".join(items) + "</ol></div>")
 
 
 def _source_item(c: Citation, paragraph_of: Callable[[Citation], tuple[str, int, int]] | None

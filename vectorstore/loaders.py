@@ -125,7 +125,7 @@ def _parse_json(text: str, suffix: str, origin: str, date_order: str) -> list[Ar
             try:
                 records.append((f"{origin}:{number}", json.loads(line)))
             except (json.JSONDecodeError, RecursionError) as err:
-                records.append((f"{origin}:{number}", _json_error(err)))
+                records.append((f"{origin}:{number}", _json_error(err, in_line=True)))
     else:
         try:
             value = json.loads(text)
@@ -151,9 +151,10 @@ def _parse_json(text: str, suffix: str, origin: str, date_order: str) -> list[Ar
     return out
 
 
-def _json_error(err: Exception) -> str:
+def _json_error(err: Exception, in_line: bool = False) -> str:
     if isinstance(err, json.JSONDecodeError):
-        return f"invalid JSON at line {err.lineno}, column {err.colno}: {err.msg}"
+        where = f"column {err.colno}" if in_line else f"line {err.lineno}, column {err.colno}"
+        return f"invalid JSON at {where}: {err.msg}"
     return "invalid JSON: nested too deeply"
 
 

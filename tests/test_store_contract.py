@@ -1,0 +1,349 @@
+"""The store contract, run against embedded Chroma and a real `chroma run` server.
+
+`StoreContract` holds every test; `TestEmbeddedStore` and `TestServerStore` run it with
+vectors in the store's home folder and on the session's Chroma server. Each test gets a fresh
+home; on the shared server both collections are dropped after every test so that vectors
+never leak from one test into the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from vectorstore.chroma_store import CHUNKS, SENTENCES
+from vectorstore.ingest import ingest_paths
+from vectorstore.settings import Settings
+from vectorstore.store import ArticleStore, StoreError, StoreInUseError, open_store
+
+pytestmark = pytest.mark.integration
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "articles"
+SAMPLE_COUNT = 6
+BRIDGE = "marrowby_bridge.txt"
+OLD_BRIDGE_SENTENCE = "Councillors in Marrowby voted 11 to 4 on Thursday evening"
+NEW_BRIDGE_SENTENCE = "Councillors in Marrowby voted 12 to 3 on Thursday evening"
+
+
+def _all_rows(collection) -> tuple[list[str], list[str], list[dict]]:
+    """Every (id, document, metadata) of a Chroma collection, paged."""
+    ids: list[str] = []
+    docs: list[str] = []
+    metas: list[dict] = []
+    offset = 0
+    while True:
+        page = collection.get(include=["documents", "metadatas"], limit=500, offset=offset)
+        if not page["ids"]:
+            break
+        ids += page["ids"]
+        docs += page["documents"]
+        metas += page["metadatas"]
+        offset += len(page["ids"])
+    return ids, docs, metas
+
+
+def _copy_samples(dest: Path) -> Path:
+    shutil.copytree(SAMPLES, dest)
+    return dest
+
+
+class StoreContract:
+    """Everything an ArticleStore promises, whatever holds its vectors."""
+
+    # -- how the subclasses differ -----------------------------------------------------------
+    def settings_for(self, home: Path) -> Settings:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def home(self, tmp_path) -> Path:
+        return tmp_path / "home"
+
+    @pytest.fixture
+    def make_store(self, home, embedder) -> Iterator[Callable[..., ArticleStore]]:
+        opened: list[ArticleStore] = []
+
+        def make(model: str | None = None, dimension: int | None = None) -> ArticleStore:
+            settings = self.settings_for(home)
+            if model is None:
+                store = open_store(settings, embedder)
+            else:
+                store = ArticleStore(settings, model, dimension or embedder.dimension)
+            opened.append(store)
+            return store
+
+        yield make
+        for store in opened:
+            store.close()
+        self.cleanup(opened)
+
+    def cleanup(self, opened: list[ArticleStore]) -> None:
+        """Nothing to do for an embedded store: its vectors live in tmp_path."""
+
+    @pytest.fixture
+    def store(self, make_store) -> ArticleStore:
+        store = make_store()
+        assert store.vectors.counts() == (0, 0), "a fresh store must start without vectors"
+        return store
+
+    @pytest.fixture
+    def ingested(self, store, embedder):
+        report = ingest_paths(store, embedder, [SAMPLES])
+        return store, report
+
+    # -- helpers ------------------------------------------------------------------------------
+    @staticmethod
+    def assert_consistent(store: ArticleStore) -> None:
+        """Manifest, Chroma (both collections) and BM25 (both fields) hold the same articles."""
+        ids = set(store.manifest.ids())
+        assert store.vectors.article_ids() == ids
+        assert store.lexical_sentences.article_ids() == ids
+        assert store.lexical_chunks.article_ids() == ids
+        sentences = sum(a.sentences for a in store.list_articles())
+        chunks = sum(a.chunks for a in store.list_articles())
+        assert store.vectors.counts() == (sentences, chunks)
+        assert len(store.lexical_sentences) == sentences
+        assert len(store.lexical_chunks) == chunks
+
+    # -- ingest --------------------------------------------------------------------------------
+    def test_ingest_samples_adds_six(self, ingested):
+        store, report = ingested
+        assert len(report.added) == SAMPLE_COUNT
+        assert report.unchanged == () and report.replaced == () and report.failed == ()
+        assert sorted(report.added) == store.manifest.ids()
+        assert report.sentences == sum(a.sentences for a in store.list_articles())
+        self.assert_consistent(store)
+
+    def test_list_articles_counts_match_manifest_and_vectors(self, ingested):
+        store, _ = ingested
+        articles = store.list_articles()
+        assert len(articles) == SAMPLE_COUNT
+        _, _, sentence_meta = _all_rows(store.vectors.sentences)
+        _, _, chunk_meta = _all_rows(store.vectors.chunks)
+        sentence_vectors = Counter(m["article_id"] for m in sentence_meta)
+        chunk_vectors = Counter(m["article_id"] for m in chunk_meta)
+        for a in articles:
+            assert a.sentences > 0 and a.chunks > 0
+            rows = store.manifest.sentence_rows((a.id, i) for i in range(a.sentences + 1))
+            assert sorted(rows) == [(a.id, i) for i in range(a.sentences)], a.title
+            spans = store.manifest.chunk_sentences((a.id, n) for n in range(a.chunks + 1))
+            assert len(spans) == a.chunks, a.title
+            covered = [i for n in range(a.chunks) for i in spans[(a.id, n)]]
+            assert covered == list(range(a.sentences)), "chunks must tile the sentences"
+            assert sentence_vectors[a.id] == a.sentences, a.title
+            assert chunk_vectors[a.id] == a.chunks, a.title
+            assert a.chars == len(store.manifest.text(a.id))
+        counts = store.manifest.counts()
+        assert counts[:3] == (SAMPLE_COUNT, sum(a.sentences for a in articles),
+                              sum(a.chunks for a in articles))
+        stats = store.stats()
+        assert stats.articles == SAMPLE_COUNT
+        assert stats.vectors == counts[1] + counts[2]
+
+    def test_ingest_again_changes_nothing(self, ingested, embedder):
+        store, first = ingested
+        before = store.vectors.counts()
+        bm25_before = (len(store.lexical_sentences), len(store.lexical_chunks))
+        again = ingest_paths(store, embedder, [SAMPLES])
+        assert again.added == () and again.replaced == () and again.failed == ()
+        assert sorted(again.unchanged) == sorted(first.added)
+        assert again.sentences == 0
+        assert store.vectors.counts() == before
+        assert (len(store.lexical_sentences), len(store.lexical_chunks)) == bm25_before
+        self.assert_consistent(store)
+
+    def test_edited_file_replaces_old_article_everywhere(self, store, embedder, tmp_path):
+        folder = _copy_samples(tmp_path / "articles")
+        first = ingest_paths(store, embedder, [folder])
+        assert len(first.added) == SAMPLE_COUNT
+        bridge = folder / BRIDGE
+        old_id = store.manifest.article_for_origin(str(bridge))
+        assert old_id in first.added
+        text = bridge.read_text("utf-8")
+        assert OLD_BRIDGE_SENTENCE in text
+        bridge.write_text(text.replace(OLD_BRIDGE_SENTENCE, NEW_BRIDGE_SENTENCE), "utf-8")
+
+        second = ingest_paths(store, embedder, [folder])
+        assert len(second.replaced) == 1 and second.added == () and second.failed == ()
+        assert len(second.unchanged) == SAMPLE_COUNT - 1
+        new_id = second.replaced[0]
+        assert new_id != old_id
+        assert store.manifest.article_for_origin(str(bridge)) == new_id
+        assert not store.manifest.has(old_id)
+        assert store.manifest.text(old_id) is None
+        assert old_id not in store.vectors.article_ids()
+        assert old_id not in store.lexical_sentences.article_ids()
+        assert old_id not in store.lexical_chunks.article_ids()
+        assert new_id in store.vectors.article_ids()
+        assert NEW_BRIDGE_SENTENCE in store.manifest.text(new_id)
+        assert len(store.list_articles()) == SAMPLE_COUNT
+        # the old wording is no longer findable by BM25
+        hits = store.lexical_sentences.search("voted 11 to 4", 50)
+        assert all(article != old_id for article, _, _ in hits)
+        self.assert_consistent(store)
+
+    def test_same_text_under_another_name_is_stored_once(self, store, embedder, tmp_path):
+        folder = _copy_samples(tmp_path / "articles")
+        ingest_paths(store, embedder, [folder])
+        counts = store.vectors.counts()
+        bridge_id = store.manifest.article_for_origin(str(folder / BRIDGE))
+        copy = tmp_path / "elsewhere" / "copy_of_bridge.txt"
+        copy.parent.mkdir()
+        shutil.copy(folder / BRIDGE, copy)
+
+        report = ingest_paths(store, embedder, [copy])
+        assert report.unchanged == (bridge_id,)
+        assert report.added == () and report.replaced == () and report.failed == ()
+        assert len(store.list_articles()) == SAMPLE_COUNT
+        assert store.vectors.counts() == counts
+        assert store.manifest.article_for_origin(str(copy)) == bridge_id
+
+        # editing one of the two files keeps the article the other file still holds
+        original = folder / BRIDGE
+        original.write_text(original.read_text("utf-8").replace(
+            OLD_BRIDGE_SENTENCE, NEW_BRIDGE_SENTENCE), "utf-8")
+        edited = ingest_paths(store, embedder, [original])
+        assert len(edited.replaced) == 1
+        assert store.manifest.has(bridge_id), "the copy still refers to the old text"
+        assert len(store.list_articles()) == SAMPLE_COUNT + 1
+        self.assert_consistent(store)
+
+    def test_remove_deletes_everything(self, ingested):
+        store, report = ingested
+        victims = sorted(report.added)[:2]
+        keep = sorted(set(report.added) - set(victims))
+        assert sorted(store.remove([*victims, "0000000000000000"])) == victims
+        for victim in victims:
+            assert not store.manifest.has(victim)
+            assert store.manifest.origins_of(victim) == []
+            assert store.manifest.sentence_rows([(victim, 0)]) == {}
+        assert store.manifest.ids() == keep
+        self.assert_consistent(store)
+        assert store.remove(victims) == []  # already gone: nothing to do
+
+        assert sorted(store.remove(keep)) == keep
+        assert store.is_empty()
+        assert store.vectors.counts() == (0, 0)
+        assert store.vectors.article_ids() == set()
+        assert store.lexical_sentences.article_ids() == set()
+        assert store.lexical_chunks.article_ids() == set()
+        assert store.manifest.counts() == (0, 0, 0, 0)
+
+    def test_every_stored_sentence_is_a_verbatim_span(self, ingested):
+        store, _ = ingested
+        ids, docs, metas = _all_rows(store.vectors.sentences)
+        assert len(ids) == sum(a.sentences for a in store.list_articles())
+        texts = store.manifest.texts(store.manifest.ids())
+        keys = [(m["article_id"], int(m["sentence_index"])) for m in metas]
+        rows = store.manifest.sentence_rows(keys)
+        for vector_id, doc, key in zip(ids, docs, keys, strict=True):
+            assert vector_id == f"{key[0]}:s{key[1]}"
+            start, end, _, _ = rows[key]
+            assert texts[key[0]][start:end] == doc, key
+            assert doc.strip() == doc and doc
+        # chunk documents are made of whole stored sentences too
+        _, chunk_docs, chunk_metas = _all_rows(store.vectors.chunks)
+        for doc, meta in zip(chunk_docs, chunk_metas, strict=True):
+            first = rows[(meta["article_id"], int(meta["first"]))]
+            last = rows[(meta["article_id"], int(meta["last"]))]
+            span = texts[meta["article_id"]][first[0]:last[1]]
+            assert doc.split() == span.split()
+
+    def test_bad_files_are_reported_and_good_files_stored(self, store, embedder, tmp_path):
+        folder = _copy_samples(tmp_path / "articles")
+        (folder / "empty.txt").write_text("", "utf-8")
+        (folder / "broken.json").write_text('{"title": "Broken", "text": ', "utf-8")
+        pdf = tmp_path / "scan.pdf"
+        pdf.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+
+        report = ingest_paths(store, embedder, [folder, pdf])
+        assert len(report.added) == SAMPLE_COUNT
+        failed = {Path(f.origin).name: f.reason for f in report.failed}
+        assert set(failed) == {"empty.txt", "broken.json", "scan.pdf"}, report.failed
+        assert "empty" in failed["empty.txt"]
+        assert "JSON" in failed["broken.json"]
+        assert ".pdf" in failed["scan.pdf"]
+        for failure in report.failed:
+            assert Path(failure.origin).name in str(failure)
+        assert len(store.list_articles()) == SAMPLE_COUNT
+        self.assert_consistent(store)
+
+    # -- opening --------------------------------------------------------------------------------
+    def test_other_model_name_is_refused(self, make_store, embedder):
+        first = make_store()
+        first.close()
+        with pytest.raises(StoreError) as info:
+            make_store("other-model", 384)
+        message = str(info.value)
+        assert "other-model" in message and embedder.name in message
+        assert not isinstance(info.value, StoreInUseError)
+        # the failed open released the lock: the right model opens fine
+        again = make_store()
+        assert again.model_name == embedder.name
+
+    def test_second_store_on_same_home_is_in_use(self, store, make_store):
+        with pytest.raises(StoreInUseError, match="in use"):
+            make_store()
+        # the first store still works
+        assert store.is_empty()
+
+    def test_store_in_use_from_another_process(self, store, home):
+        settings = self.settings_for(home)
+        script = textwrap.dedent(f"""
+            import json, sys
+            from pathlib import Path
+            from vectorstore.settings import Settings
+            from vectorstore.store import ArticleStore
+            settings = Settings(home=Path({str(home)!r}), chroma_url={settings.chroma_url!r})
+            store = ArticleStore(settings, {store.model_name!r}, 384)
+            print(json.dumps(store.manifest.ids()))
+            store.close()
+        """)
+        held = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120)
+        assert held.returncode != 0
+        assert "in use" in held.stderr
+        assert "StoreInUseError" in held.stderr
+
+        store.close()
+        free = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              timeout=120)
+        assert free.returncode == 0, free.stderr
+        assert json.loads(free.stdout) == []
+
+
+class TestEmbeddedStore(StoreContract):
+    def settings_for(self, home: Path) -> Settings:
+        return Settings(home=home)
+
+
+class TestServerStore(StoreContract):
+    @pytest.fixture(autouse=True)
+    def _server(self, chroma_server):
+        self.url = chroma_server
+
+    def settings_for(self, home: Path) -> Settings:
+        return Settings(home=home, chroma_url=self.url)
+
+    def cleanup(self, opened: list[ArticleStore]) -> None:
+        """Drop both shared collections so the next test starts with no vectors."""
+        if not opened:
+            return
+        client = opened[0].vectors.client
+        for name in (SENTENCES, CHUNKS):
+            with contextlib.suppress(Exception):  # already gone
+                client.delete_collection(name)
+
+    def test_vectors_live_on_the_server(self, ingested, home):
+        store, _ = ingested
+        assert store.stats().chroma == self.url
+        assert not (home / "chroma").exists()
+        assert (home / "manifest.sqlite3").is_file()

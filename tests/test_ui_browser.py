@@ -1,0 +1,181 @@
+"""The Gradio app in a real headless Chromium (Debian's /usr/bin/chromium, driven by Playwright)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.ui_server import (
+    BRIDGE_QUESTION,
+    BRIDGE_TITLE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    XSS_IMG,
+    XSS_QUESTION,
+    XSS_SCRIPT,
+    XSS_TITLE,
+    Server,
+    running_app,
+)
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ROOT / "test-artifacts"
+DOCS = ROOT / "docs"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Server:
+    with running_app(tmp_path_factory.mktemp("ui-browser")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Recorded:
+    def __init__(self) -> None:
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    seen = Recorded()
+
+    def on_dialog(dialog) -> None:
+        seen.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("request", lambda request: seen.requests.append(request.url))
+    page.seen = seen
+    page.goto(server.url, wait_until="domcontentloaded")
+    page.wait_for_selector("#citeqa-q textarea")
+    yield page
+    context.close()
+
+
+def ask(page, question: str) -> None:
+    """Type a question, press Enter, wait for the final answer (its sources are rendered)."""
+    from playwright.sync_api import expect
+
+    box = page.locator("#citeqa-q textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(
+        question[:20])
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#citeqa-sources');"
+        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }")
+    expect(box).to_have_value("")
+
+
+def last_answer(page) -> str:
+    return page.locator("#citeqa-chat [data-testid='bot']").last.inner_text()
+
+
+def test_cited_answer_with_highlighted_source(page):
+    from playwright.sync_api import expect
+
+    ask(page, BRIDGE_QUESTION)
+
+    answer = last_answer(page)
+    assert "[1]" in answer
+    assert "9,600 vehicles on an average weekday" in answer
+    mark = page.locator("#citeqa-sources mark").first
+    expect(mark).to_be_visible()
+    assert "carries about 9,600 vehicles on an average weekday" in mark.inner_text()
+    sources = page.inner_text("#citeqa-sources")
+    assert "[1]" in sources
+    assert BRIDGE_TITLE in sources
+    assert "2025-03-14" in sources
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "cited-answer.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    DOCS.mkdir(exist_ok=True)
+    shutil.copyfile(shot, DOCS / "cited-answer.png")
+
+
+def test_article_html_and_markdown_stay_inert_text(page):
+    ask(page, XSS_QUESTION)
+
+    answer = last_answer(page)
+    sources = page.inner_text("#citeqa-sources")
+    assert "[1]" in answer
+    assert XSS_TITLE in sources
+    shown = answer + "\n" + sources
+    assert XSS_IMG in shown  # the payload is visible as characters ...
+    assert XSS_SCRIPT in shown
+    assert "evil.example" in sources
+    # ... and nothing of it became markup
+    for area in ("#citeqa-chat", "#citeqa-sources"):
+        assert page.locator(f"{area} img").count() == 0
+        assert page.locator(f"{area} script").count() == 0
+        styles = page.eval_on_selector_all(f"{area} style", "els => els.map(e => e.textContent)")
+        assert not [css for css in styles if "body" in css]  # Gradio's own icons carry one
+        assert page.locator(f"{area} a").count() == 0
+    assert page.locator("a[href*='evil.example'], img[src*='evil.example']").count() == 0
+    assert page.evaluate("getComputedStyle(document.body).display") != "none"
+    assert page.locator("#citeqa-chat").is_visible()
+    assert page.seen.dialogs == []
+    page.wait_for_timeout(300)  # let any late image or script request surface
+    assert page.seen.dialogs == []
+    assert_only_local_requests(page.seen.requests)
+
+
+def test_question_payload_is_shown_as_text(page):
+    question = "Is the Quillmoor lighthouse <img src=q onerror=alert(7)> open to visitors?"
+
+    ask(page, question)
+
+    user = page.locator("#citeqa-chat [data-testid='user']").last.inner_text()
+    assert "<img src=q onerror=alert(7)>" in user
+    assert page.locator("#citeqa-chat img").count() == 0
+    assert page.seen.dialogs == []
+    assert_only_local_requests(page.seen.requests)
+
+
+def assert_only_local_requests(urls: list[str]) -> None:
+    assert urls, "no requests were recorded at all"
+    foreign = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
+               and urlparse(u).hostname not in LOCAL_HOSTS]
+    assert foreign == []
+
+
+def test_articles_tab_lists_the_articles(page):
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Articles").click()
+
+    table = page.locator("#citeqa-articles")
+    expect(table).to_be_visible()
+    expect(table).to_contain_text(BRIDGE_TITLE)
+    expect(table).to_contain_text(XSS_TITLE)
+    text = table.inner_text()
+    for title in ("Kestrel Vale Rovers win Northfold Cup on penalties",
+                  "Storm Corvin brings record rainfall and flooding to Westmarch"):
+        assert title in text
+    expect(page.locator("#citeqa-upload")).to_be_visible()
+    expect(page.locator("#citeqa-add")).to_be_visible()
+    assert_only_local_requests(page.seen.requests)

@@ -1,0 +1,99 @@
+"""The real citeqa Gradio app in-process, for tests/test_ui_api.py and tests/test_ui_browser.py.
+
+`running_app(base)` builds an Assistant on a fresh home under `base`, ingests the samples plus
+an article full of HTML/markdown payloads (the "Quillmoor lighthouse" one), launches the app on
+a free 127.0.0.1 port with the same safety settings as `ui.app.serve`, and closes it all after.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "articles"
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+XSS_TITLE = "Quillmoor lighthouse keeper restores the old lamp"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+XSS_SCRIPT = "<script>alert(2)</script>"
+XSS_STYLE = "<style>body{display:none}</style>"
+XSS_PIXEL = "![pixel](http://evil.example/p.png)"
+XSS_LINK = "[click](http://evil.example/x)"
+XSS_QUESTION = "What did the Quillmoor lighthouse keeper write on the logbook cover?"
+XSS_ARTICLE = f"""{XSS_TITLE}
+Published: 2025-05-02
+
+The Quillmoor lighthouse was repainted this spring after a storm stripped its red bands. \
+The keeper wrote {XSS_IMG} on the logbook cover as a joke about broken images.
+
+Visitors to the Quillmoor lighthouse found a note reading {XSS_SCRIPT} pinned to the door. \
+A sign saying {XSS_STYLE} hung beside the Quillmoor lighthouse lamp room.
+
+The Quillmoor lighthouse guide printed {XSS_PIXEL} on its leaflet. \
+The leaflet also says {XSS_LINK} next to the ferry times for the Quillmoor lighthouse.
+"""
+
+BRIDGE_QUESTION = "How many vehicles cross the Old Tanner Bridge on a weekday?"
+BRIDGE_TITLE = "Marrowby council approves £14.2 million replacement for Old Tanner Bridge"
+BRIDGE_SENTENCE = (
+    "The bridge was built in 1923 and carries about 9,600 vehicles on an average weekday, "
+    "according to the council's most recent traffic survey."
+)
+
+
+@dataclass
+class Server:
+    url: str
+    port: int
+    home: Path
+    base: Path
+    assistant: Any
+    app: Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_app(base: Path) -> Iterator[Server]:
+    from qa.assistant import Assistant
+    from ui.app import build_app
+
+    home = base / "home"
+    xss = base / "quillmoor_lighthouse.txt"
+    xss.write_text(XSS_ARTICLE, encoding="utf-8")
+    assistant = Assistant(home=home)
+    try:
+        report = assistant.ingest([SAMPLES, xss])
+        assert not report.failed, report.summary()
+        app = build_app(assistant)
+        app.queue()
+        port = free_port()
+        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                   ssr_mode=False, share=False, blocked_paths=[str(home)],
+                   max_file_size="1mb", quiet=True)
+        try:
+            yield Server(f"http://127.0.0.1:{port}", port, home, base, assistant, app)
+        finally:
+            app.close()
+    finally:
+        assistant.close()
