@@ -243,6 +243,9 @@ class Manifest:
         ).fetchone()
         return (row[0], row[1]) if row and row[0] is not None else None
 
+    def is_empty(self) -> bool:
+        return self._db.execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
     def counts(self) -> tuple[int, int, int, int]:
         row = self._db.execute(
             "SELECT count(*), coalesce(sum(sentences),0), coalesce(sum(chunks),0),"

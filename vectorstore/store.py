@@ -212,7 +212,7 @@ class ArticleStore:
         return self.vectors.query(self.vectors.chunks, vector, k, where)
 
     def is_empty(self) -> bool:
-        return self.manifest.counts()[0] == 0
+        return self.manifest.is_empty()
 
 
 def open_store(settings: Settings, embedder: Embedder) -> ArticleStore:

@@ -1,0 +1,82 @@
+"""Serve benchmark: time from `citeqa serve` to the first answered question, and server RSS.
+
+    python bench/serve.py [--home DIR]     (default: a fresh store of the SQuAD bench corpus)
+
+The server runs as a real `citeqa serve` process; the question goes through gradio_client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from bench.common import default_corpus, machine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home")
+    args = parser.parse_args()
+    citeqa = str(Path(sys.executable).parent / "citeqa")
+    home = args.home or tempfile.mkdtemp(prefix="citeqa-serve-bench-")
+    if not args.home:
+        subprocess.run([citeqa, "--home", home, "ingest", "--quiet",
+                        *[str(p) for p in default_corpus()]], check=True,
+                       stdout=subprocess.DEVNULL)
+    port = free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen([citeqa, "--home", home, "serve", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from gradio_client import Client
+
+        url = f"http://127.0.0.1:{port}/"
+        while True:
+            if server.poll() is not None:
+                raise SystemExit("citeqa serve exited before it was ready")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        listening = time.perf_counter() - started
+        client = Client(url, verbose=False)
+        answer = client.predict("Which NFL team represented the AFC at Super Bowl 50?",
+                                api_name="/ask")
+        first_answer = time.perf_counter() - started
+        rss = rss_mb(server.pid)
+        print(f"serve benchmark on {machine()} (store: {home})")
+        print(f"  listening after          {listening:6.1f} s")
+        print(f"  first answer after       {first_answer:6.1f} s  "
+              f"({len(answer['citations'])} citation(s), abstained={answer['abstained']})")
+        print(f"  server RSS               {rss:6.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
