@@ -7,10 +7,12 @@ the same pieces as one LCEL runnable for use in other chains.
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -229,8 +231,6 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
 
 def evidence_from(document: Document) -> Evidence:
     m = document.metadata
-    from datetime import datetime
-
     return Evidence(
         article_id=m["article_id"],
         sentence_index=int(m["sentence_index"]),
@@ -248,8 +248,7 @@ def evidence_from(document: Document) -> Evidence:
 
 
 def _fence() -> str:
-    import secrets
-
+    """An unguessable fence so article text cannot close the evidence block."""
     return secrets.token_hex(6)
 
 

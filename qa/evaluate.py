@@ -144,7 +144,7 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "abstained_unanswerable": _mean(r["abstained"] for r in unanswerable),
         **latency_metrics(rows),
         # what a reader must read to check an answer (answered questions only)
-        "chars_cited": _mean(r.get("cited_chars", 0) for r in rows if not r["abstained"]),
+        "chars_cited": round(_mean(r.get("cited_chars", 0) for r in rows if not r["abstained"]), 1),
     }
     return summary
 

@@ -35,9 +35,11 @@ def test_user_turns_from_pairs_and_messages():
     assert user_turns(None) == []
     assert user_turns([]) == []
     assert user_turns(["a bare string"]) == ["a bare string"]
-    odd = [{"role": "user", "content": ["not", "text"]}, {"role": "system", "content": "s"},
-           (), [None, "x"], 42]
+    odd = [{"role": "user", "content": [{"type": "image", "url": "x.png"}]},
+           {"role": "system", "content": "s"}, (), [None, "x"], 42]
     assert user_turns(odd) == []
+    gradio_parts = [{"role": "user", "content": [{"type": "text", "text": "Who signed?"}]}]
+    assert user_turns(gradio_parts) == ["Who signed?"]
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,9 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
-SENTENCES = "citeqa_sentences"
-CHUNKS = "citeqa_chunks"
+DEFAULT_COLLECTION = "citeqa"
+SENTENCES = f"{DEFAULT_COLLECTION}_sentences"  # the default collection names
+CHUNKS = f"{DEFAULT_COLLECTION}_chunks"
 Where = dict[str, Any]
 
 
@@ -39,7 +40,8 @@ class VectorHit:
 class ChromaVectors:
     """The two collections citeqa keeps in Chroma: sentence vectors and chunk vectors."""
 
-    def __init__(self, path: Path | None = None, url: str | None = None, prefix: str = ""):
+    def __init__(self, path: Path | None = None, url: str | None = None,
+                 collection: str = DEFAULT_COLLECTION):
         settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         try:
             if url:
@@ -58,8 +60,8 @@ class ChromaVectors:
             where = url or str(path)
             raise ChromaError(f"cannot open Chroma at {where}: {err}") from None
         self.max_batch = int(self.client.get_max_batch_size())
-        self.sentences = self._collection(prefix + SENTENCES)
-        self.chunks = self._collection(prefix + CHUNKS)
+        self.sentences = self._collection(f"{collection}_sentences")
+        self.chunks = self._collection(f"{collection}_chunks")
 
     def _collection(self, name: str) -> Any:
         return self.client.get_or_create_collection(

@@ -188,7 +188,10 @@ def _join_wrapped(block: list[str]) -> list[str]:
     out = [block[0]]
     for line in block[1:]:
         previous = out[-1]
-        if not _SENTENCE_END.search(previous) and line[:1].islower():
+        # a line that starts in lower case, with a digit or with closing punctuation goes on
+        # the previous one ("Concentrated O" / "2 will allow…" in scraped chemistry text)
+        continues = line[:1].islower() or line[:1].isdigit() or line[:1] in ",;:)]}%"
+        if not _SENTENCE_END.search(previous) and continues:
             out[-1] = f"{previous} {line}"
         else:
             out.append(line)

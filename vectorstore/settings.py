@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class Settings:
     chunk_tokens: int = 200
     embed_batch: int = 32
     precision: str = "bf16"
+    collection: str = "citeqa"  # Chroma collections <collection>_sentences / _chunks
 
     def __post_init__(self) -> None:
         if self.date_order not in DATE_ORDERS:
@@ -38,6 +40,11 @@ class Settings:
             raise SettingsError(f"max file size must be positive, not {self.max_file_bytes}")
         if not 16 <= self.chunk_tokens <= 512:
             raise SettingsError(f"chunk tokens must be within 16..512, not {self.chunk_tokens}")
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{1,48}[a-z0-9]", self.collection):
+            raise SettingsError(
+                f"collection name must be 3-50 lowercase letters, digits, - or _, "
+                f"not {self.collection!r}"
+            )
         if self.precision not in ("bf16", "fp32"):
             raise SettingsError(f"precision must be bf16 or fp32, not {self.precision!r}")
 
@@ -52,6 +59,7 @@ class Settings:
             date_order=env.get("CITEQA_DATE_ORDER") or "dmy",
             max_file_bytes=_int_env("CITEQA_MAX_FILE_MB", 20) * 1024 * 1024,
             precision=env.get("CITEQA_PRECISION") or "bf16",
+            collection=env.get("CITEQA_COLLECTION") or "citeqa",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -82,6 +82,7 @@ class ArticleStore:
             self.vectors = ChromaVectors(
                 path=None if settings.chroma_url else self.home / "chroma",
                 url=settings.chroma_url,
+                collection=settings.collection,
             )
             self.lexical_sentences = LexicalIndex(self.home / "bm25" / "sentences")
             self.lexical_chunks = LexicalIndex(self.home / "bm25" / "chunks")
