@@ -102,15 +102,17 @@ class ChromaVectors:
     def query(
         self, collection: Any, vector: np.ndarray, k: int, where: Where | None = None
     ) -> list[VectorHit]:
-        count = collection.count()
-        if count == 0 or k <= 0:
+        if k <= 0:
             return []
+        # no count() first: it costs as much as the query, and Chroma returns what it has
         result = collection.query(
             query_embeddings=[vector],
-            n_results=min(k, count),
+            n_results=k,
             where=where or None,
             include=["metadatas", "distances"],
         )
+        if not result["ids"]:
+            return []
         ids = result["ids"][0]
         distances = result["distances"][0] if result["distances"] else [1.0] * len(ids)
         metadatas = result["metadatas"][0] if result["metadatas"] else [{}] * len(ids)

@@ -126,12 +126,11 @@ class SentenceTransformerEmbedder:
             self._model = self._model.to(torch.bfloat16)
         self._model.eval()
         self.batch_size = batch_size
-        # One intra-op thread for single queries: a 12-token query gains nothing from a
-        # second thread, and on a busy 2-core machine OpenMP's spinning made it 30x slower
-        # (13 ms vs 400 ms measured here). Batches of documents get every core back.
+        # Threads for single queries follow the machine's load: on an idle 2-core machine two
+        # threads embed a query in ~7 ms, but when other processes keep the cores busy,
+        # OpenMP's spinning made two threads 30x slower than one (400 ms vs 13 ms here).
         self.document_threads = torch.get_num_threads()
         self._threads_lock = threading.Lock()
-        torch.set_num_threads(1)
         dimension = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
@@ -163,7 +162,18 @@ class SentenceTransformerEmbedder:
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
+        import torch
+
+        if not self._threads_lock.locked():  # an ingest owns the thread setting meanwhile
+            torch.set_num_threads(self._query_threads())
         return self._encode([text])[0]
+
+    def _query_threads(self) -> int:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            return 1
+        return self.document_threads if busy < 0.75 * self.document_threads else 1
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the special tokens."""
