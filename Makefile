@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-QUESTION ?= How much will the replacement for the Old Tanner Bridge cost?
+QUESTION ?= What will the new structure replacing the Old Tanner Bridge cost?
 
 .PHONY: run test install install-test lint typecheck bench clean readme
 
