@@ -28,7 +28,7 @@ from qa.answer_type import expected_kind, holds_kind
 from qa.filters import Filters
 from qa.types import Evidence
 from vectorstore.embed import Embedder
-from vectorstore.manifest import matching_ids
+from vectorstore.manifest import Manifest, matching_ids
 from vectorstore.store import ArticleStore
 
 W_DENSE_CHUNK = 0.2
@@ -124,7 +124,9 @@ class HybridSearcher:
         floor_s = min(dense_sentence.values(), default=0.0)
         floor_c = min(dense_chunk.values(), default=0.0)
         kind = expected_kind(query)
-        texts = self.store.manifest.texts({a for a, _ in rows}) if kind else {}
+        texts = _ArticleTexts(self.store.manifest)  # each article's text read once per search
+        if kind:
+            texts.load({a for a, _ in rows})
         scored = []
         for key, (start, end, _, chunk) in rows.items():
             bonus = W_ANSWER_KIND if kind and holds_kind(texts[key[0]][start:end], kind) else 0.0
@@ -137,7 +139,7 @@ class HybridSearcher:
             )
             scored.append((score, key))
         scored.sort(key=lambda item: (-item[0], item[1]))
-        evidence = self._evidence(scored, rows, k)
+        evidence = self._evidence(scored, rows, k, texts)
         timings["rank_ms"] = _ms(t3)
         lexical = self.store.lexical_sentences
         signals = {
@@ -145,8 +147,7 @@ class HybridSearcher:
             "bm25_sentence": lexical_s[0][2] if lexical_s else 0.0,
             "bm25_chunk": lexical_c[0][2] if lexical_c else 0.0,
             "coverage1": lexical.coverage(query, evidence[0].sentence) if evidence else 0.0,
-            "coverage5": lexical.coverage(query, " ".join(e.sentence for e in evidence[:5])),
-            "coverage_chunk": lexical.coverage(query, self._chunk_text(evidence[0]))
+            "coverage_chunk": lexical.coverage(query, self._chunk_text(evidence[0], texts))
             if evidence
             else 0.0,
         }
@@ -159,10 +160,10 @@ class HybridSearcher:
         scored: list[tuple[float, tuple[str, int]]],
         rows: dict[tuple[str, int], tuple[int, int, int, int]],
         k: int,
+        texts: _ArticleTexts,
     ) -> list[Evidence]:
         """Top k sentences, near-duplicates (same wording elsewhere) removed."""
         articles = self.store.manifest.articles({key[0] for _, key in scored[: k * 3]})
-        texts: dict[str, str] = {}
         chosen: list[Evidence] = []
         seen_words: list[set[str]] = []
         for score, (article_id, index) in scored:
@@ -171,8 +172,6 @@ class HybridSearcher:
             meta = articles.get(article_id) or self.store.manifest.article(article_id)
             if meta is None:
                 continue
-            if article_id not in texts:
-                texts[article_id] = self.store.manifest.text(article_id) or ""
             start, end, paragraph, chunk = rows[(article_id, index)]
             sentence = texts[article_id][start:end]
             words = set(_WORDS.findall(sentence.lower()))
@@ -197,10 +196,10 @@ class HybridSearcher:
             )
         return chosen
 
-    def _chunk_text(self, evidence: Evidence) -> str:
+    def _chunk_text(self, evidence: Evidence, texts: _ArticleTexts) -> str:
         key = (evidence.article_id, evidence.chunk)
         span = self.store.manifest.chunk_sentences([key]).get(key)
-        text = self.store.manifest.text(evidence.article_id) or ""
+        text = texts[evidence.article_id]
         if not span:
             return evidence.sentence
         rows = self.store.manifest.sentence_rows(
@@ -211,6 +210,24 @@ class HybridSearcher:
             rows.get((evidence.article_id, span[-1])),
         )
         return text[first[0] : last[1]] if first and last else evidence.sentence
+
+
+class _ArticleTexts:
+    """Article texts fetched from the manifest at most once per search."""
+
+    def __init__(self, manifest: Manifest):
+        self.manifest = manifest
+        self.texts: dict[str, str] = {}
+
+    def load(self, article_ids: set[str]) -> None:
+        missing = article_ids - self.texts.keys()
+        if missing:
+            self.texts.update(self.manifest.texts(missing))
+
+    def __getitem__(self, article_id: str) -> str:
+        if article_id not in self.texts:
+            self.texts[article_id] = self.manifest.text(article_id) or ""
+        return self.texts[article_id]
 
 
 class CiteqaRetriever(BaseRetriever):
