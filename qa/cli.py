@@ -4,49 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
+from qa.cli_common import _assistant, friendly
+from qa.cli_eval import eval_command
 from vectorstore.dates import day, iso
-from vectorstore.settings import Settings, SettingsError
-
-KNOWN_ERRORS: tuple[type[Exception], ...] = (SettingsError, ValueError, RuntimeError, OSError)
-
-
-def _settings(ctx: click.Context) -> Settings:
-    obj = ctx.obj
-    return Settings.from_env(
-        home=obj["home"],
-        model=obj["model"],
-        chroma_url=obj["chroma_url"],
-        date_order=obj["date_order"],
-        max_file_bytes=obj["max_mb"] * 1024 * 1024 if obj["max_mb"] else None,
-    )
-
-
-def _assistant(ctx: click.Context, llm: Any = None) -> Any:
-    from qa.assistant import Assistant
-
-    return Assistant(settings=_settings(ctx), llm=llm)
-
-
-def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one-line click errors (exit code 1)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except click.ClickException:
-            raise
-        except KNOWN_ERRORS as err:
-            raise click.ClickException(str(err)) from None
-
-    return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -279,49 +244,6 @@ def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_ur
                   auth=credentials)
 
 
-@main.command("eval")
-@click.argument("questions", type=click.Path(exists=True, dir_okay=False))
-@click.argument("more", nargs=-1, type=click.Path(), metavar="[PATH]...")
-@click.option("--corpus", multiple=True, type=click.Path(),
-              help="Evaluate a throwaway store holding these files/folders, not your "
-                   "collection; further PATHs after QUESTIONS join it.")
-@click.option("--out", type=click.Path(file_okay=False),
-              help="Write summary.json, per_question.jsonl and report.html here.")
-@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout instead.")
-@click.option("--limit", type=click.IntRange(min=1), metavar="N",
-              help="Only N questions, evenly spread over the file.")
-@click.option("--compare", default="", metavar="NAMES",
-              help="Baselines to run on the same questions: naive,bm25,dense.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.pass_context
-@friendly
-def eval_command(ctx: click.Context, questions: str, more: tuple[str, ...],
-                 corpus: tuple[str, ...], out: str | None, as_json: bool, limit: int | None,
-                 compare: str, quiet: bool) -> None:
-    """Score evidence, citations and abstention on a question set.
-
-    QUESTIONS is JSONL, one {"question", "answers", "evidence", "answerable", "type"} a line.
-    Without --corpus the store at --home is evaluated; it is only read.
-    """
-    from qa.evaluate import run_eval
-    from qa.progress import RichProgress
-    from qa.report import print_report
-
-    if more and not corpus:
-        raise click.UsageError(f"unexpected argument {more[0]!r} (corpus paths need --corpus)")
-    with RichProgress(enabled=not quiet) as progress:
-        result = run_eval(questions, corpus=[*corpus, *more], settings=_settings(ctx),
-                          compare=compare, out=out, limit=limit, progress=progress,
-                          warn=lambda message: click.echo(f"warning: {message}", err=True))
-    if as_json:
-        summary = {k: v for k, v in result.items() if k != "rows"}
-        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
-        return
-    print_report(result)
-    if out:
-        click.echo(f"wrote summary.json, per_question.jsonl and report.html to {out}")
-
-
 def _full_ids(assistant: Any, given: tuple[str, ...]) -> list[str]:
     resolved = assistant.store.resolve_ids(list(given))
     out = []
@@ -331,6 +253,9 @@ def _full_ids(assistant: Any, given: tuple[str, ...]) -> list[str]:
             raise click.ClickException(f"article id {prefix!r} matches {what}")
         out.extend(matches)
     return out
+
+
+main.add_command(eval_command)
 
 
 if __name__ == "__main__":
