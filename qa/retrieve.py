@@ -47,7 +47,6 @@ _WORDS = re.compile(r"\w+")
 class SearchResult:
     evidence: list[Evidence]
     timings: dict[str, float] = field(default_factory=dict)
-    best_dense: float = 0.0
     signals: dict[str, float] = field(default_factory=dict)
 
 
@@ -151,7 +150,7 @@ class HybridSearcher:
             if evidence
             else 0.0,
         }
-        result = SearchResult(evidence, timings, signals["dense"], signals)
+        result = SearchResult(evidence, timings, signals)
         self._local.result = result
         return result
 

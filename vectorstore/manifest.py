@@ -253,13 +253,6 @@ class Manifest:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
-    def sources(self) -> list[str]:
-        return [
-            r[0]
-            for r in self._db.execute(
-                "SELECT DISTINCT source FROM articles WHERE source != '' ORDER BY source"
-            )
-        ]
 
 
 def _date(value: str | None) -> datetime | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,8 +241,3 @@ def _du(path: Path) -> int:
             with contextlib.suppress(OSError):
                 total += os.path.getsize(os.path.join(root, name))
     return total
-
-
-def delete_store(home: Path) -> None:
-    """Remove a whole store folder (used for throwaway evaluation stores)."""
-    shutil.rmtree(home, ignore_errors=True)
