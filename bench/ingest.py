@@ -52,6 +52,7 @@ def langchain_side(paths: list[str]) -> dict:
 
     from vectorstore.embed import packaged_model_dir
     from vectorstore.loaders import find_files, load_file
+    from vectorstore.types import Article
 
     t0 = time.perf_counter()
     embeddings = HuggingFaceEmbeddings(model_name=str(packaged_model_dir()))
@@ -61,7 +62,7 @@ def langchain_side(paths: list[str]) -> dict:
     for path in find_files(paths):
         if isinstance(path, Path):
             for article in load_file(path):
-                if hasattr(article, "text"):
+                if isinstance(article, Article):
                     documents.append(Document(page_content=article.text,
                                               metadata={"title": article.title}))
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)

@@ -36,24 +36,18 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--home")
-    args = parser.parse_args()
-    citeqa = str(Path(sys.executable).parent / "citeqa")
-    home = args.home or tempfile.mkdtemp(prefix="citeqa-serve-bench-")
-    if not args.home:
-        subprocess.run([citeqa, "--home", home, "ingest", "--quiet",
-                        *[str(p) for p in default_corpus()]], check=True,
-                       stdout=subprocess.DEVNULL)
-    port = free_port()
-    started = time.perf_counter()
-    server = subprocess.Popen([citeqa, "--home", home, "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        from gradio_client import Client
+def measure_serve(home: str, chroma_url: str | None = None,
+                  question: str = "Which NFL team represented the AFC at Super Bowl 50?") -> dict:
+    """Start `citeqa serve` on `home`, ask one question through gradio_client, measure RSS."""
+    from gradio_client import Client
 
-        url = f"http://127.0.0.1:{port}/"
+    citeqa = str(Path(sys.executable).parent / "citeqa")
+    port = free_port()
+    command = [citeqa, "--home", home, *(["--chroma-url", chroma_url] if chroma_url else []),
+               "serve", "--port", str(port)]
+    started = time.perf_counter()
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
         while True:
             if server.poll() is not None:
                 raise SystemExit("citeqa serve exited before it was ready")
@@ -63,19 +57,34 @@ def main() -> None:
             except OSError:
                 time.sleep(0.2)
         listening = time.perf_counter() - started
-        client = Client(url, verbose=False)
-        answer = client.predict("Which NFL team represented the AFC at Super Bowl 50?",
-                                api_name="/ask")
-        first_answer = time.perf_counter() - started
-        rss = rss_mb(server.pid)
-        print(f"serve benchmark on {machine()} (store: {home})")
-        print(f"  listening after          {listening:6.1f} s")
-        print(f"  first answer after       {first_answer:6.1f} s  "
-              f"({len(answer['citations'])} citation(s), abstained={answer['abstained']})")
-        print(f"  server RSS               {rss:6.0f} MB")
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        answer = client.predict(question, api_name="/ask")
+        return {"listening_s": round(listening, 1),
+                "first_answer_s": round(time.perf_counter() - started, 1),
+                "citations": len(answer["citations"]), "abstained": answer["abstained"],
+                "rss_mb": round(rss_mb(server.pid))}
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home")
+    parser.add_argument("--chroma-url")
+    args = parser.parse_args()
+    citeqa = str(Path(sys.executable).parent / "citeqa")
+    home = args.home or tempfile.mkdtemp(prefix="citeqa-serve-bench-")
+    if not args.home:
+        subprocess.run([citeqa, "--home", home, "ingest", "--quiet",
+                        *[str(p) for p in default_corpus()]], check=True,
+                       stdout=subprocess.DEVNULL)
+    result = measure_serve(home, args.chroma_url)
+    print(f"serve benchmark on {machine()} (store: {home})")
+    print(f"  listening after          {result['listening_s']:6.1f} s")
+    print(f"  first answer after       {result['first_answer_s']:6.1f} s  "
+          f"({result['citations']} citation(s), abstained={result['abstained']})")
+    print(f"  server RSS               {result['rss_mb']:6.0f} MB")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 """LLM answers whose citations are checked before anyone sees them.
 
 The reply is read sentence by sentence as it streams. In each sentence, `[n]` markers that
-point at no evidence sentence are dropped; a sentence left with no valid marker is attributed
-to the evidence sentence that shares most of its words, or removed when none supports it.
+point at no evidence sentence are dropped, and the sentence must be supported by what it cites:
+most of its content words (stemmed) and every number in it must occur in the cited evidence.
+A sentence its markers do not support (or that has none) is attributed to the evidence sentence
+that does support it, or removed: a model that follows instructions planted in an article can
+not put an invented claim behind a real citation.
 Links, URLs and images are stripped: the evidence holds none that the answer needs, and an
 article must not be able to make the answer carry an outside address.
 """
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 import pysbd
 
 from qa.types import ABSTAIN_TEXT, Citation, Evidence, citation_from
+from vectorstore.lexical import tokenize
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
@@ -26,12 +30,9 @@ _URL = re.compile(
     re.I,
 )
 _HTML_TAG = re.compile(r"<[^>]{0,200}>")
+_TAG_OPEN = re.compile(r"<(?=\s*[a-z/!?])", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset(
-    "the a an of to in on at for and or but is are was were be by with as that this it its "
-    "from has have had said says will would".split()
-)
-SUPPORT_THRESHOLD = 0.5
+SUPPORT_THRESHOLD = 0.6  # share of a sentence's content words found in what it cites
 
 
 @dataclass(frozen=True)
@@ -48,14 +49,15 @@ def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | 
             if 1 <= n <= len(evidence) and n not in numbers:
                 numbers.append(n)
     text = _MARKER.sub("", raw)
+    text = _HTML_TAG.sub("", text)  # before URLs: a URL's \S+ would take a tag's closing ">"
     text = _MD_IMAGE.sub("", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _URL.sub("", text)
-    text = _HTML_TAG.sub("", text)
+    text = _TAG_OPEN.sub("", text)  # an unclosed "<img ..." is left as words, never a tag
     text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     if not _WORD.search(text.lower()):
         return None
-    if not numbers:
+    if not numbers or support(text, [evidence[n - 1].sentence for n in numbers]) is None:
         best = best_support(text, evidence)
         if best is None:
             return None
@@ -63,17 +65,23 @@ def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | 
     return CheckedSentence(text, tuple(numbers))
 
 
-def best_support(text: str, evidence: Sequence[Evidence]) -> int | None:
-    """1-based number of the evidence sentence sharing most content words, if enough."""
-    words = {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+def support(text: str, cited: Sequence[str]) -> float | None:
+    """Share of `text`'s content words found in `cited`; None if too low or a number is not."""
+    words = set(tokenize(text))
     if not words:
         return None
-    best, best_share = None, 0.0
-    for n, e in enumerate(evidence, start=1):
-        share = len(words & set(_WORD.findall(e.sentence.lower()))) / len(words)
-        if share > best_share:
-            best, best_share = n, share
-    return best if best_share >= SUPPORT_THRESHOLD else None
+    found = {w for sentence in cited for w in tokenize(sentence)}
+    if any(w.isdigit() and w not in found for w in words):
+        return None
+    share = len(words & found) / len(words)
+    return share if share >= SUPPORT_THRESHOLD else None
+
+
+def best_support(text: str, evidence: Sequence[Evidence]) -> int | None:
+    """1-based number of the evidence sentence that supports `text` best, if any does."""
+    shares = [(support(text, [e.sentence]) or 0.0, -n) for n, e in enumerate(evidence, start=1)]
+    share, negative_n = max(shares, default=(0.0, 0))
+    return -negative_n if share > 0 else None
 
 
 def is_abstention(text: str) -> bool:

@@ -302,3 +302,7 @@ def test_property_history_equals_fresh_index(ops):
                 assert_same_hits(index.search(query, 1000), fresh.search(query, 1000))
                 assert index.coverage(query, "alpha beta") == pytest.approx(
                     fresh.coverage(query, "alpha beta"))
+                keys = [(a, i) for a, texts in live.items() for i in range(len(texts) + 1)]
+                keys += [("zz", 0), *[(a, 0) for a in "abcdef" if a not in live]]
+                got, want = index.scores_for(query, keys), fresh.scores_for(query, keys)
+                assert got == pytest.approx(want, rel=1e-5)

@@ -456,3 +456,15 @@ def test_sample_boilerplate_removed():
 def test_sample_ids_are_distinct():
     ids = [one_article(load_file(SAMPLES / name)).id for name in SAMPLE_EXPECTED]
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.unit
+def test_control_characters_never_reach_the_stored_text(tmp_path):
+    """ESC and NUL from a JSON article would become terminal escape sequences in `citeqa ask`."""
+    path = tmp_path / "escape.json"
+    path.write_text(json.dumps({"title": "Red \x1b[31malert\x07", "source": "Wire\x9b",
+                                "text": "The vote passed\x1b[2J on Monday.\x00 It was close."}))
+    [article] = load_file(path)
+    assert article.title == "Red [31malert"
+    assert article.source == "Wire"
+    assert article.text == "The vote passed[2J on Monday. It was close."

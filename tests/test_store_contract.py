@@ -18,9 +18,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from vectorstore.chroma_store import CHUNKS, SENTENCES
+from vectorstore.chroma_store import CHUNKS, SENTENCES, ChromaError
 from vectorstore.ingest import ingest_paths
 from vectorstore.settings import Settings
 from vectorstore.store import ArticleStore, StoreError, StoreInUseError, open_store
@@ -34,21 +35,21 @@ OLD_BRIDGE_SENTENCE = "Councillors in Marrowby voted 11 to 4 on Thursday evening
 NEW_BRIDGE_SENTENCE = "Councillors in Marrowby voted 12 to 3 on Thursday evening"
 
 
-def _all_rows(collection) -> tuple[list[str], list[str], list[dict]]:
-    """Every (id, document, metadata) of a Chroma collection, paged."""
+def _all_rows(collection) -> tuple[list[str], np.ndarray, list[dict]]:
+    """Every (id, vector, metadata) of a Chroma collection, paged."""
     ids: list[str] = []
-    docs: list[str] = []
+    vectors: list[np.ndarray] = []
     metas: list[dict] = []
     offset = 0
     while True:
-        page = collection.get(include=["documents", "metadatas"], limit=500, offset=offset)
+        page = collection.get(include=["embeddings", "metadatas"], limit=500, offset=offset)
         if not page["ids"]:
             break
         ids += page["ids"]
-        docs += page["documents"]
+        vectors.append(np.asarray(page["embeddings"], dtype=np.float32))
         metas += page["metadatas"]
         offset += len(page["ids"])
-    return ids, docs, metas
+    return ids, (np.vstack(vectors) if vectors else np.zeros((0, 0))), metas
 
 
 def _copy_samples(dest: Path) -> Path:
@@ -237,25 +238,31 @@ class StoreContract:
         assert store.lexical_chunks.article_ids() == set()
         assert store.manifest.counts() == (0, 0, 0, 0)
 
-    def test_every_stored_sentence_is_a_verbatim_span(self, ingested):
+    def test_every_vector_belongs_to_a_verbatim_stored_sentence(self, ingested, embedder):
+        """Chroma keeps vectors and ids only; each must match a stored span's own embedding."""
         store, _ = ingested
-        ids, docs, metas = _all_rows(store.vectors.sentences)
+        ids, vectors, metas = _all_rows(store.vectors.sentences)
         assert len(ids) == sum(a.sentences for a in store.list_articles())
         texts = store.manifest.texts(store.manifest.ids())
         keys = [(m["article_id"], int(m["sentence_index"])) for m in metas]
         rows = store.manifest.sentence_rows(keys)
-        for vector_id, doc, key in zip(ids, docs, keys, strict=True):
+        spans = []
+        for vector_id, key in zip(ids, keys, strict=True):
             assert vector_id == f"{key[0]}:s{key[1]}"
             start, end, _, _ = rows[key]
-            assert texts[key[0]][start:end] == doc, key
-            assert doc.strip() == doc and doc
-        # chunk documents are made of whole stored sentences too
-        _, chunk_docs, chunk_metas = _all_rows(store.vectors.chunks)
-        for doc, meta in zip(chunk_docs, chunk_metas, strict=True):
-            first = rows[(meta["article_id"], int(meta["first"]))]
-            last = rows[(meta["article_id"], int(meta["last"]))]
-            span = texts[meta["article_id"]][first[0]:last[1]]
-            assert doc.split() == span.split()
+            span = texts[key[0]][start:end]
+            assert span.strip() == span and span, key
+            spans.append(span)
+        fresh = embedder.embed_documents(spans)
+        assert float(np.min(np.sum(fresh * vectors, axis=1))) > 0.98
+        # chunk vectors are the normalised mean of their whole stored sentences
+        by_key = {key: vectors[i] for i, key in enumerate(keys)}
+        _, chunk_vectors, chunk_metas = _all_rows(store.vectors.chunks)
+        for vector, meta in zip(chunk_vectors, chunk_metas, strict=True):
+            members = [by_key[(meta["article_id"], i)]
+                       for i in range(int(meta["first"]), int(meta["last"]) + 1)]
+            mean = np.mean(members, axis=0)
+            assert float(vector @ (mean / np.linalg.norm(mean))) > 0.999
 
     def test_bad_files_are_reported_and_good_files_stored(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
@@ -347,3 +354,19 @@ class TestServerStore(StoreContract):
         assert store.stats().chroma == self.url
         assert not (home / "chroma").exists()
         assert (home / "manifest.sqlite3").is_file()
+
+    def test_another_store_cannot_take_over_the_collections(self, ingested, embedder, tmp_path):
+        """Two homes on one server must not share collections: each manifest would be wrong."""
+        store, _ = ingested
+        before = store.vectors.counts()
+        with pytest.raises(ChromaError, match="belongs to another citeqa store") as caught:
+            open_store(Settings(home=tmp_path / "other", chroma_url=self.url), embedder)
+        assert store.store_id in str(caught.value)
+        separate = Settings(home=tmp_path / "other", chroma_url=self.url, collection="citeqa-b")
+        with open_store(separate, embedder) as other:
+            ingest_paths(other, embedder, [SAMPLES / "cold_algae.md"])
+            assert other.vectors.counts()[0] > 0
+            other.vectors.client.delete_collection("citeqa-b_sentences")
+            other.vectors.client.delete_collection("citeqa-b_chunks")
+        assert store.vectors.counts() == before
+        self.assert_consistent(store)

@@ -1,14 +1,15 @@
-"""The real citeqa Gradio app in-process, for tests/test_ui_api.py and tests/test_ui_browser.py.
+"""The real citeqa Gradio app in-process, for the UI, API and security tests.
 
-`running_app(base)` builds an Assistant on a fresh home under `base`, ingests the samples plus
-an article full of HTML/markdown payloads (the "Quillmoor lighthouse" one), launches the app on
+`running_app(base, extra)` builds an Assistant on a fresh home under `base`, ingests the samples,
+an article full of HTML/markdown payloads (the "Quillmoor lighthouse" one) and any `extra` files
+before the app is built (so their titles reach the examples and lists), launches the app on
 a free 127.0.0.1 port with the same safety settings as `ui.app.serve`, and closes it all after.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(base: Path) -> Iterator[Server]:
+def running_app(base: Path, extra: Sequence[Path] = ()) -> Iterator[Server]:
     from qa.assistant import Assistant
     from ui.app import build_app
 
@@ -83,7 +84,7 @@ def running_app(base: Path) -> Iterator[Server]:
     xss.write_text(XSS_ARTICLE, encoding="utf-8")
     assistant = Assistant(home=home)
     try:
-        report = assistant.ingest([SAMPLES, xss])
+        report = assistant.ingest([SAMPLES, xss, *extra])
         assert not report.failed, report.summary()
         app = build_app(assistant)
         app.queue()

@@ -41,8 +41,9 @@ class ChromaVectors:
     """The two collections citeqa keeps in Chroma: sentence vectors and chunk vectors."""
 
     def __init__(self, path: Path | None = None, url: str | None = None,
-                 collection: str = DEFAULT_COLLECTION):
+                 collection: str = DEFAULT_COLLECTION, owner: str = ""):
         settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        self.embedded = not url
         try:
             if url:
                 parsed = urlparse(url if "://" in url else f"http://{url}")
@@ -60,16 +61,41 @@ class ChromaVectors:
             where = url or str(path)
             raise ChromaError(f"cannot open Chroma at {where}: {err}") from None
         self.max_batch = int(self.client.get_max_batch_size())
-        self.sentences = self._collection(f"{collection}_sentences")
-        self.chunks = self._collection(f"{collection}_chunks")
+        self.where = url or str(path)
+        self.sentences = self._collection(f"{collection}_sentences", owner)
+        self.chunks = self._collection(f"{collection}_chunks", owner)
 
-    def _collection(self, name: str) -> Any:
-        return self.client.get_or_create_collection(
+    def close(self) -> None:
+        """Release an embedded Chroma. Chroma keeps one in-memory index per folder per process;
+        kept after the store's lock is released, it would go stale while another process writes,
+        and a later open in this process would query vectors long deleted."""
+        close = getattr(self.client, "close", None)  # Client.close: recent chromadb 1.x
+        if self.embedded and close is not None:
+            close()
+
+    def _collection(self, name: str, owner: str) -> Any:
+        """Open or create a collection, refusing one that another citeqa store writes.
+
+        A store's manifest and BM25 index describe exactly the vectors in its collections; a
+        second store writing the same collections (easy with one shared server) would break
+        that silently, so each collection records the id of the store that owns it.
+        """
+        collection = self.client.get_or_create_collection(
             name=name,
             embedding_function=None,
             configuration={"hnsw": {"space": "cosine"}},
-            metadata={"citeqa": "1"},
+            metadata={"citeqa": "1", "owner": owner} if owner else {"citeqa": "1"},
         )
+        found = (collection.metadata or {}).get("owner")
+        if owner and found and found != owner:
+            raise ChromaError(
+                f"the Chroma collection {name!r} at {self.where} belongs to another citeqa "
+                f"store (id {found}, this one is {owner}); give each store its own collections "
+                f"with CITEQA_COLLECTION, or open the store that owns them"
+            )
+        if owner and not found:  # created by a citeqa without owners: adopt it
+            collection.modify(metadata={"citeqa": "1", "owner": owner})
+        return collection
 
     def add(
         self,
@@ -77,17 +103,19 @@ class ChromaVectors:
         ids: Sequence[str],
         vectors: np.ndarray,
         metadatas: Sequence[dict[str, Any]],
-        documents: Sequence[str],
         progress: Callable[[int], None] | None = None,
     ) -> None:
-        """Upsert in batches no larger than the server's maximum batch size."""
+        """Upsert in batches no larger than the server's maximum batch size.
+
+        Vectors and filter metadata only: the text lives in citeqa's manifest, so Chroma does not
+        keep a second copy nor index it for full-text search (which cost ~15 % of ingest time).
+        """
         for begin in range(0, len(ids), self.max_batch):
             end = begin + self.max_batch
             collection.upsert(
                 ids=list(ids[begin:end]),
                 embeddings=vectors[begin:end],
                 metadatas=list(metadatas[begin:end]),
-                documents=list(documents[begin:end]),
             )
             if progress:
                 progress(min(end, len(ids)) - begin)

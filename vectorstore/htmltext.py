@@ -15,8 +15,11 @@ import trafilatura
 from lxml import etree
 
 _HIDDEN_STYLE = re.compile(
-    r"(display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(px|em|rem|%)?\s*(;|$))", re.I
+    r"(display\s*:\s*none|visibility\s*:\s*(hidden|collapse)"
+    r"|font-size\s*:\s*(0+(\.0*)?|\.0+)([a-z]{1,4}|%)?\s*(!\s*important\s*)?(;|$))",
+    re.I,
 )
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)  # "display:/**/none" is display:none
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ def strip_hidden(root: lxml.html.HtmlElement) -> None:
         hidden = (
             element.get("hidden") is not None
             or (element.get("aria-hidden") or "").lower() == "true"
-            or bool(_HIDDEN_STYLE.search(element.get("style") or ""))
+            or bool(_HIDDEN_STYLE.search(_CSS_COMMENT.sub("", element.get("style") or "")))
             or element.tag in ("template", "noscript")
         )
         if hidden and element.getparent() is not None:

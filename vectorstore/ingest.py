@@ -83,12 +83,16 @@ def ingest_articles(
     superseded: list[str] = []
     todo: list[Article] = []
     seen: set[str] = set()
+    copies: list[Article] = []  # same text as an earlier article of this run: named after it
     for article in articles:
         previous = manifest.article_for_origin(article.origin)
         if article.id in seen or manifest.has(article.id):
             unchanged.append(article.id)
-            if previous != article.id and article.id not in seen:
-                manifest.set_origin(article.origin, article.id)
+            if previous != article.id:
+                if article.id in seen:
+                    copies.append(article)  # not stored yet; its origin is set once it is
+                else:
+                    manifest.set_origin(article.origin, article.id)
                 if previous:
                     superseded.append(previous)
             continue
@@ -124,6 +128,9 @@ def ingest_articles(
             store.write(prepared)
             batch, batch_size = [], 0
 
+    for copy in copies:
+        if manifest.has(copy.id):
+            manifest.set_origin(copy.origin, copy.id)
     orphans = [old for old in dict.fromkeys(superseded) if not manifest.origins_of(old)]
     store.remove(orphans)
     return IngestReport(

@@ -44,6 +44,27 @@ class _Segment:
     counts: sparse.csc_matrix  # rows x vocabulary-at-write-time
     lengths: np.ndarray
     live: np.ndarray  # bool per row
+    first_row: dict[str, int] | None = None  # article -> its first row (rows are contiguous)
+    norm: tuple[float, np.ndarray] | None = None  # (average length, BM25 length norm per row)
+
+    def row_of(self, article_id: str, number: int) -> int | None:
+        """The row holding (article_id, number), found without scanning the segment."""
+        if self.first_row is None:
+            names, starts = np.unique(self.articles, return_index=True)
+            self.first_row = dict(zip(names.tolist(), starts.tolist(), strict=True))
+        start = self.first_row.get(article_id)
+        if start is None:
+            return None
+        row = start + number - int(self.numbers[start])
+        if 0 <= row < len(self.numbers) and self.numbers[row] == number \
+                and self.articles[row] == article_id:
+            return row
+        return None
+
+    def length_norm(self, average: float) -> np.ndarray:
+        if self.norm is None or self.norm[0] != average:
+            self.norm = (average, K1 * (1 - B + B * self.lengths / average))
+        return self.norm[1]
 
 
 class LexicalIndex:
@@ -59,6 +80,8 @@ class LexicalIndex:
             for i, term in enumerate(self._vocab_file.read_text("utf-8").splitlines()):
                 self._vocab[term] = i
         self._segments: list[_Segment] = []
+        self._last_scores: tuple[tuple[str, int], list[np.ndarray | None]] | None = None
+        self._generation = 0
         state = self._read_state()
         self._dead: dict[str, set[str]] = {k: set(v) for k, v in state.get("dead", {}).items()}
         for name in state.get("segments", []):
@@ -143,18 +166,25 @@ class LexicalIndex:
         self, query: str, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
-        wanted = set(keys)
-        out = dict.fromkeys(wanted, 0.0)
+        out = dict.fromkeys(set(keys), 0.0)
         for segment, scores in zip(self._segments, self.score_all(query), strict=True):
             if scores is None:
                 continue
-            for r in np.flatnonzero(scores > 0):
-                key = (str(segment.articles[r]), int(segment.numbers[r]))
-                if key in out and segment.live[r]:
-                    out[key] = float(scores[r])
+            for key in out:
+                row = segment.row_of(*key)
+                if row is not None and segment.live[row] and scores[row] > 0:
+                    out[key] = float(scores[row])
         return out
 
     def score_all(self, query: str) -> list[np.ndarray | None]:
+        """BM25 of every row, per segment; a search asks this several times per question."""
+        with self.lock:
+            key = (query, self._generation)
+            if self._last_scores is None or self._last_scores[0] != key:
+                self._last_scores = (key, self._score_all_unlocked(query))
+            return self._last_scores[1]
+
+    def _score_all_unlocked(self, query: str) -> list[np.ndarray | None]:
         terms = [self._vocab[t] for t in set(tokenize(query)) if t in self._vocab]
         results: list[np.ndarray | None] = []
         if not terms or self._live_docs == 0:
@@ -162,7 +192,7 @@ class LexicalIndex:
         idf = np.log1p((self._live_docs - self._df[terms] + 0.5) / (self._df[terms] + 0.5))
         for segment in self._segments:
             scores = np.zeros(len(segment.lengths), dtype=np.float32)
-            norm = K1 * (1 - B + B * segment.lengths / self._avg_length)
+            norm = segment.length_norm(self._avg_length)
             width = segment.counts.shape[1]
             for term, weight in zip(terms, idf, strict=True):
                 if term >= width:
@@ -241,6 +271,7 @@ class LexicalIndex:
             total_length += float(segment.lengths[segment.live].sum())
             live += int(segment.live.sum())
         self._df = df
+        self._generation += 1  # invalidates cached scores
         self._live_docs = live
         self._avg_length = total_length / live if live else 1.0
 

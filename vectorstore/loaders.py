@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -123,12 +124,12 @@ def _parse_json(text: str, suffix: str, origin: str, date_order: str) -> list[Ar
             if not line.strip():
                 continue
             try:
-                records.append((f"{origin}:{number}", json.loads(line)))
+                records.append((f"{origin}:{number}", json.loads(line, parse_int=_json_int)))
             except (json.JSONDecodeError, RecursionError) as err:
                 records.append((f"{origin}:{number}", _json_error(err, in_line=True)))
     else:
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_int=_json_int)
         except (json.JSONDecodeError, RecursionError) as err:
             return [LoadError(origin, _json_error(err))]
         if isinstance(value, list):
@@ -149,6 +150,14 @@ def _parse_json(text: str, suffix: str, origin: str, date_order: str) -> list[Ar
             except ValueError as err:
                 out.append(LoadError(where, str(err)))
     return out
+
+
+def _json_int(digits: str) -> int | float:
+    """An integer; one too long for int() (over 4,300 digits) overflows to ±inf as floats do."""
+    try:
+        return int(digits)
+    except ValueError:
+        return float(digits)
 
 
 def _json_error(err: Exception, in_line: bool = False) -> str:
@@ -178,6 +187,11 @@ def _as_text(value: Any, field: str) -> str:
     raise ValueError(f"field {field!r} has an unusable value of type {type(value).__name__}")
 
 
+# control characters (NUL, ESC, C1) carry no text and would reach terminals and pages as
+# escape sequences; tabs and line breaks stay
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _article(
     record: dict[str, Any], origin: str, date_order: str, *, clean: bool, html: bool = False
 ) -> Article:
@@ -186,12 +200,13 @@ def _article(
         raise ValueError(f"no article text (looked for {', '.join(TEXT_KEYS)})")
     if not isinstance(body_value, str):
         raise ValueError(f"field 'text' must be a string, got {type(body_value).__name__}")
-    title = _as_text(_field(record, TITLE_KEYS), "title")
+    body_value = _CONTROL.sub("", body_value)
+    title = _CONTROL.sub("", _as_text(_field(record, TITLE_KEYS), "title"))
     fields = {
         "published": _field(record, DATE_KEYS),
-        "source": _as_text(_field(record, SOURCE_KEYS), "source"),
-        "url": _as_text(_field(record, URL_KEYS), "url"),
-        "author": _as_text(_field(record, AUTHOR_KEYS), "author"),
+        "source": _CONTROL.sub("", _as_text(_field(record, SOURCE_KEYS), "source")),
+        "url": _CONTROL.sub("", _as_text(_field(record, URL_KEYS), "url")),
+        "author": _CONTROL.sub("", _as_text(_field(record, AUTHOR_KEYS), "author")),
     }
     if clean or html or "\n" in body_value:
         cleaned = clean_text(body_value if not title else f"{title}\n\n{body_value}")
@@ -202,6 +217,8 @@ def _article(
         body = body_value.strip()
     if not body.strip():
         raise ValueError("no article text left after removing page boilerplate")
+    _check_unicode(text=body, title=title, source=str(fields["source"] or ""),
+                   url=str(fields["url"] or ""), author=str(fields["author"] or ""))
     published = parse_date(fields["published"], date_order)
     return Article(
         id=article_id(body),
@@ -213,6 +230,17 @@ def _article(
         author=str(fields["author"] or ""),
         origin=origin,
     )
+
+
+def _check_unicode(**fields: str) -> None:
+    """JSON escapes can make lone UTF-16 surrogates, which no store can encode: refuse them."""
+    for name, value in fields.items():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as err:
+            raise ValueError(
+                f"field {name!r} holds a lone surrogate {value[err.start]!r}, not valid Unicode"
+            ) from None
 
 
 def _fallback_title(body: str) -> str:

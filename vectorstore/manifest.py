@@ -160,6 +160,15 @@ class Manifest:
             )
         ]
 
+    def orphans(self) -> list[str]:
+        """Articles that no origin names (see ArticleStore.recover)."""
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT id FROM articles WHERE id NOT IN (SELECT article_id FROM origins)"
+            )
+        ]
+
     def has(self, article_id: str) -> bool:
         return (
             self._db.execute("SELECT 1 FROM articles WHERE id=?", (article_id,)).fetchone()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +79,12 @@ class ArticleStore:
         try:
             self.manifest = Manifest(self.home / "manifest.sqlite3")
             self._check_model(model_name, dimension)
+            self.store_id = self._store_id()
             self.vectors = ChromaVectors(
                 path=None if settings.chroma_url else self.home / "chroma",
                 url=settings.chroma_url,
                 collection=settings.collection,
+                owner=self.store_id,
             )
             self.lexical_sentences = LexicalIndex(self.home / "bm25" / "sentences")
             self.lexical_chunks = LexicalIndex(self.home / "bm25" / "chunks")
@@ -100,6 +103,7 @@ class ArticleStore:
     def close(self) -> None:
         if self._lock.is_locked:
             self.manifest.close()
+            self.vectors.close()
             self._lock.release()
 
     def _check_model(self, model_name: str, dimension: int) -> None:
@@ -114,13 +118,28 @@ class ArticleStore:
                 f"(or CITEQA_MODEL), or a new --home for the other model"
             )
 
+    def _store_id(self) -> str:
+        """A random id made once per store; Chroma collections record which store owns them."""
+        found = self.manifest.get_meta("store_id")
+        if found is None:
+            found = uuid.uuid4().hex[:16]
+            self.manifest.set_meta("store_id", found)
+        return found
+
     # -- writing ---------------------------------------------------------------------------
     def recover(self) -> list[str]:
-        """Roll back writes a crashed process left half done."""
+        """Roll back writes a crashed process left half done, and finish its replacements.
+
+        An ingest that replaces an edited file's article points the file at the new article
+        when it commits it, and removes the old one last; killed in between, it leaves the old
+        article with no file naming it. Nothing else leaves an article without an origin.
+        """
         pending = [article_id for article_id, _ in self.manifest.pending()]
         if pending:
             self._erase(pending)
-        return pending
+        orphans = self.manifest.orphans()
+        self.remove(orphans)
+        return [*pending, *orphans]
 
     def write(self, prepared: Sequence[PreparedArticle]) -> None:
         """Store fully prepared articles: all of each, or (after a crash) none of it."""
@@ -128,8 +147,8 @@ class ArticleStore:
             return
         ids = [p.article.id for p in prepared]
         self.manifest.begin(ids, "add")
-        sentence_ids, sentence_vectors, sentence_meta, sentence_docs = [], [], [], []
-        chunk_ids, chunk_vectors, chunk_meta, chunk_docs = [], [], [], []
+        sentence_ids, sentence_vectors, sentence_meta = [], [], []
+        chunk_ids, chunk_vectors, chunk_meta = [], [], []
         sentence_rows, chunk_rows, commits = [], [], []
         for p in prepared:
             base = _filter_metadata(p.article)
@@ -141,7 +160,6 @@ class ArticleStore:
                 sentence_meta.append(
                     {**base, "sentence_index": s.index, "chunk": chunk_of[s.index]}
                 )
-                sentence_docs.append(s.text)
                 sentence_rows.append((p.article.id, s.index, s.text))
             sentence_vectors.append(p.sentence_vectors)
             for c in p.chunks:
@@ -149,7 +167,6 @@ class ArticleStore:
                 chunk_meta.append(
                     {**base, "chunk": c.number, "first": c.first_sentence, "last": c.last_sentence}
                 )
-                chunk_docs.append(c.text)
                 chunk_rows.append((p.article.id, c.number, c.text))
             chunk_vectors.append(p.chunk_vectors)
             commits.append((p.article, p.sentences, p.chunks, chunk_of))
@@ -158,10 +175,9 @@ class ArticleStore:
             sentence_ids,
             np.vstack(sentence_vectors),
             sentence_meta,
-            sentence_docs,
         )
         self.vectors.add(
-            self.vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta, chunk_docs
+            self.vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta
         )
         self.lexical_sentences.add(sentence_rows)
         self.lexical_chunks.add(chunk_rows)
