@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUESTION ?= What will the new structure replacing the Old Tanner Bridge cost?
 
-.PHONY: run test install install-test lint typecheck bench clean readme
+.PHONY: run test install install-test lint typecheck bench bench-scale clean readme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ typecheck:
 bench: install-test
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
+
+bench-scale: install-test
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

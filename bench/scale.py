@@ -185,6 +185,9 @@ def chart(results: dict, path: Path) -> None:
         left.plot(sizes, [r["ask_p95_ms"] for r in result["rows"]], "o--", label=f"{mode} p95")
         right.plot(sizes, [r["ask_peak_rss_mb"] for r in result["rows"]], "o-",
                    label=f"{mode}: ask process")
+        if "chroma_server_rss_mb" in result["rows"][0]:
+            right.plot(sizes, [r["chroma_server_rss_mb"] for r in result["rows"]], "o:",
+                       label=f"{mode}: chroma run process")
     left.set(xscale="log", xlabel="articles", ylabel="ask latency (ms)", ylim=(0, None))
     right.set(xscale="log", xlabel="articles", ylabel="peak RSS (MB)", ylim=(0, None))
     for axis in (left, right):
