@@ -35,6 +35,7 @@ from tests.ui_server import (
     CHROMIUM,
     CHROMIUM_ARGS,
     Server,
+    ask_in_browser,
     free_port,
     running_app,
 )
@@ -481,18 +482,6 @@ def page(browser, server):
     context.close()
 
 
-def ask(page, question: str) -> None:
-    from playwright.sync_api import expect
-
-    box = page.locator("#citeqa-q textarea")
-    box.fill(question)
-    box.press("Enter")
-    expect(box).to_have_value("")
-    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(question[:12])
-    page.wait_for_function(
-        "() => { const s = document.querySelector('#citeqa-sources');"
-        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }")
-
 
 SCAN = """([areas, tags]) => {
   const found = [];
@@ -537,7 +526,7 @@ def assert_nothing_ran(page, areas: list[str], tags: Sequence[str] = DANGEROUS_T
 
 @pytest.mark.browser
 def test_article_payloads_stay_inert_in_chromium(page):
-    ask(page, PAYLOAD_QUESTION)
+    ask_in_browser(page, PAYLOAD_QUESTION)
 
     sources = page.inner_text("#citeqa-sources")
     answer = page.locator("#citeqa-chat [data-testid='bot']").last.inner_text()
@@ -553,7 +542,7 @@ def test_question_payloads_stay_inert_in_chromium(page):
     question = "Wrenfield museum? " + " ".join(PAYLOADS)
     assert len(question) < 2000
 
-    ask(page, question)
+    ask_in_browser(page, question)
 
     user = page.locator("#citeqa-chat [data-testid='user']").last.inner_text()
     for payload in ("<svg onload=alert(101)>", "javascript:alert(103)", "srcdoc=",

@@ -168,3 +168,12 @@ def test_iso_and_day():
     assert iso(None) is None
     assert day(when) == "2023-01-10"
     assert day(None) == ""
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("value", [{"a": 1}, [1, 2], "foo 1", "issue 12 of the paper", "n/a"])
+def test_values_that_hold_no_date_give_none(value):
+    """Fuzzy parsing used to turn any lone number (even inside a JSON object) into a date."""
+    from vectorstore.dates import parse_date
+
+    assert parse_date(value) is None

@@ -20,6 +20,7 @@ from tests.ui_server import (
     XSS_SCRIPT,
     XSS_TITLE,
     Server,
+    ask_in_browser,
     running_app,
 )
 
@@ -75,20 +76,6 @@ def page(browser, server):
     context.close()
 
 
-def ask(page, question: str) -> None:
-    """Type a question, press Enter, wait for the final answer (its sources are rendered)."""
-    from playwright.sync_api import expect
-
-    box = page.locator("#citeqa-q textarea")
-    box.fill(question)
-    box.press("Enter")
-    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(
-        question[:20])
-    page.wait_for_function(
-        "() => { const s = document.querySelector('#citeqa-sources');"
-        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }")
-    expect(box).to_have_value("")
-
 
 def last_answer(page) -> str:
     return page.locator("#citeqa-chat [data-testid='bot']").last.inner_text()
@@ -97,7 +84,7 @@ def last_answer(page) -> str:
 def test_cited_answer_with_highlighted_source(page):
     from playwright.sync_api import expect
 
-    ask(page, BRIDGE_QUESTION)
+    ask_in_browser(page, BRIDGE_QUESTION)
 
     answer = last_answer(page)
     assert "[1]" in answer
@@ -120,7 +107,7 @@ def test_cited_answer_with_highlighted_source(page):
 
 
 def test_article_html_and_markdown_stay_inert_text(page):
-    ask(page, XSS_QUESTION)
+    ask_in_browser(page, XSS_QUESTION)
 
     answer = last_answer(page)
     sources = page.inner_text("#citeqa-sources")
@@ -149,7 +136,7 @@ def test_article_html_and_markdown_stay_inert_text(page):
 def test_question_payload_is_shown_as_text(page):
     question = "Is the Quillmoor lighthouse <img src=q onerror=alert(7)> open to visitors?"
 
-    ask(page, question)
+    ask_in_browser(page, question)
 
     user = page.locator("#citeqa-chat [data-testid='user']").last.inner_text()
     assert "<img src=q onerror=alert(7)>" in user

@@ -98,3 +98,18 @@ def running_app(base: Path, extra: Sequence[Path] = ()) -> Iterator[Server]:
             app.close()
     finally:
         assistant.close()
+
+
+def ask_in_browser(page, question: str) -> None:
+    """Type a question in the chat, press Enter, wait until its sources (or "No sources") show."""
+    from playwright.sync_api import expect
+
+    box = page.locator("#citeqa-q textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(
+        question[:12])
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#citeqa-sources');"
+        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }")
+    expect(box).to_have_value("")

@@ -11,14 +11,19 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 _MAX_DATE_CHARS = 64
 
 
+_YEAR_OR_MONTH = re.compile(
+    r"\b(1[6-9]\d\d|2\d\d\d)\b|\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I
+)
+
+
 def parse_date(value: object, date_order: str = "dmy") -> datetime | None:
     """A timezone-aware datetime, or None when `value` holds no recognisable date.
 
     ISO strings are read as ISO whatever the order; "10/01/23" is 10 January with "dmy"
     and 1 October with "mdy". Naive times are taken as UTC so that comparisons work.
     """
-    if value is None or isinstance(value, bool):
-        return None
+    if value is None or isinstance(value, bool) or not isinstance(value, str | int | float):
+        return None  # a JSON object or list is no date, whatever digits it holds
     if isinstance(value, int | float):
         try:
             return datetime.fromtimestamp(float(value), tz=UTC)
@@ -33,6 +38,8 @@ def parse_date(value: object, date_order: str = "dmy") -> datetime | None:
         else:
             parsed = dateparser.parse(text, dayfirst=(date_order == "dmy"), fuzzy=False)
     except (ValueError, OverflowError, TypeError):
+        if not _YEAR_OR_MONTH.search(text):
+            return None  # fuzzy parsing would make a date out of any lone number
         try:
             parsed = dateparser.parse(text, dayfirst=(date_order == "dmy"), fuzzy=True)
         except (ValueError, OverflowError, TypeError):
