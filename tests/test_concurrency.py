@@ -105,7 +105,9 @@ def _check(question: str, answer: dict[str, Any], expect: str | None) -> str | N
             return f"citation [{citation['n']}] not in the text"
     if expect is not None:
         if answer["abstained"]:
-            return "abstained on a question about a stored article"
+            timings = answer.get("timings") or {}
+            return (f"abstained on a question about a stored article (confidence "
+                    f"{timings.get('confidence')}, {len(answer.get('evidence') or [])} evidence)")
         if not any(expect in c["sentence"] for c in answer["citations"]):
             return f"no citation contains {expect!r}: {answer['text'][:200]}"
     return None
@@ -167,7 +169,8 @@ def _asker(url: str, number: int, stop: float, tally: Tally, uploaded: threading
         seconds = time.perf_counter() - t0
         problem = _check(question, answer, expect)
         if problem:
-            tally.fail(f"{endpoint} {question!r}: {problem}")
+            tally.fail(f"{endpoint} {question!r}: {problem} (asked at {t0:.1f}, "
+                       f"answered at {time.perf_counter():.1f})")
         else:
             tally.ok(endpoint, seconds, answer)
 
@@ -195,6 +198,7 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
             upload["error"] = repr(err)
         finally:
             upload["seconds"] = time.perf_counter() - t0
+            upload["finished_at"] = round(time.perf_counter(), 1)
             uploaded.set()
 
     threads = [threading.Thread(target=_asker, args=(served.url, n, stop, tally, uploaded))
@@ -226,8 +230,9 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
     }
     report("concurrency", result)
 
-    assert not tally.failures, f"{len(tally.failures)} failed: {tally.failures[:5]}"
     assert "error" not in upload, upload
+    assert not tally.failures, (f"{len(tally.failures)} failed: {tally.failures[:5]}; upload "
+                                f"finished at {upload['finished_at']}")
     assert f"{len(UPLOADED)} added, 0 unchanged, 0 replaced, 0 failed" in upload["result"]
     assert len(listed_ids) == len(set(listed_ids)), "an article is listed twice"
     assert set(listed_ids) == before | new_ids, f"lost {sorted(lost)[:5]}"
