@@ -57,7 +57,8 @@ def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | 
     text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     if not _WORD.search(text.lower()):
         return None
-    if not numbers or support(text, [evidence[n - 1].sentence for n in numbers]) is None:
+    cited = [evidence[n - 1].sentence for n in numbers]
+    if not numbers or support(set(tokenize(text)), cited) is None:
         best = best_support(text, evidence)
         if best is None:
             return None
@@ -65,9 +66,9 @@ def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | 
     return CheckedSentence(text, tuple(numbers))
 
 
-def support(text: str, cited: Sequence[str]) -> float | None:
-    """Share of `text`'s content words found in `cited`; None if too low or a number is not."""
-    words = set(tokenize(text))
+def support(words: set[str], cited: Sequence[str]) -> float | None:
+    """Share of `words` (a sentence's tokens) found in `cited`; None if too low or a number
+    is not there."""
     if not words:
         return None
     found = {w for sentence in cited for w in tokenize(sentence)}
@@ -79,7 +80,8 @@ def support(text: str, cited: Sequence[str]) -> float | None:
 
 def best_support(text: str, evidence: Sequence[Evidence]) -> int | None:
     """1-based number of the evidence sentence that supports `text` best, if any does."""
-    shares = [(support(text, [e.sentence]) or 0.0, -n) for n, e in enumerate(evidence, start=1)]
+    words = set(tokenize(text))
+    shares = [(support(words, [e.sentence]) or 0.0, -n) for n, e in enumerate(evidence, start=1)]
     share, negative_n = max(shares, default=(0.0, 0))
     return -negative_n if share > 0 else None
 

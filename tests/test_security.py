@@ -32,8 +32,6 @@ from gradio_client import Client
 from tests.ui_server import (
     BRIDGE_QUESTION,
     BRIDGE_SENTENCE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Server,
     ask_in_browser,
     free_port,
@@ -446,18 +444,6 @@ def test_cli_refuses_malformed_auth(auth, tmp_path):
 
 
 # -- XSS in headless Chromium -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from tests.ui_server import (
     BRIDGE_QUESTION,
     BRIDGE_TITLE,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     ROOT,
     XSS_IMG,
     XSS_QUESTION,
@@ -36,18 +33,6 @@ TIMEOUT_MS = 30_000
 def server(tmp_path_factory) -> Server:
     with running_app(tmp_path_factory.mktemp("ui-browser")) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Recorded:

@@ -175,7 +175,13 @@ def _field(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
+# control characters (NUL, ESC, C1) carry no text and would reach terminals and pages as
+# escape sequences; tabs and line breaks stay
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def _as_text(value: Any, field: str) -> str:
+    """A metadata field as one line of text, without control characters."""
     if value is None:
         return ""
     if isinstance(value, list):
@@ -183,13 +189,8 @@ def _as_text(value: Any, field: str) -> str:
     if isinstance(value, dict):
         return _as_text(value.get("name"), field)
     if isinstance(value, str | int | float):
-        return str(value).strip()
+        return _CONTROL.sub("", str(value)).strip()
     raise ValueError(f"field {field!r} has an unusable value of type {type(value).__name__}")
-
-
-# control characters (NUL, ESC, C1) carry no text and would reach terminals and pages as
-# escape sequences; tabs and line breaks stay
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _article(
@@ -201,12 +202,12 @@ def _article(
     if not isinstance(body_value, str):
         raise ValueError(f"field 'text' must be a string, got {type(body_value).__name__}")
     body_value = _CONTROL.sub("", body_value)
-    title = _CONTROL.sub("", _as_text(_field(record, TITLE_KEYS), "title"))
+    title = _as_text(_field(record, TITLE_KEYS), "title")
     fields = {
         "published": _field(record, DATE_KEYS),
-        "source": _CONTROL.sub("", _as_text(_field(record, SOURCE_KEYS), "source")),
-        "url": _CONTROL.sub("", _as_text(_field(record, URL_KEYS), "url")),
-        "author": _CONTROL.sub("", _as_text(_field(record, AUTHOR_KEYS), "author")),
+        "source": _as_text(_field(record, SOURCE_KEYS), "source"),
+        "url": _as_text(_field(record, URL_KEYS), "url"),
+        "author": _as_text(_field(record, AUTHOR_KEYS), "author"),
     }
     if clean or html or "\n" in body_value:
         cleaned = clean_text(body_value if not title else f"{title}\n\n{body_value}")
