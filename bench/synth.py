@@ -81,7 +81,8 @@ class CachedEmbedder:
         self.misses = 0
 
     def embed_documents(self, texts: Sequence[str],
-                        progress: Callable[[int], None] | None = None) -> np.ndarray:
+                        progress: Callable[[int], None] | None = None,
+                        token_counts: Sequence[int] | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing = [i for i, t in enumerate(texts) if t not in self._rows]
         for i, text in enumerate(texts):

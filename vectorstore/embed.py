@@ -23,7 +23,7 @@ from vectorstore.settings import DEFAULT_MODEL
 OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 OFFICIAL_REVISION = "1110a243"  # of sentence-transformers/all-MiniLM-L6-v2
 DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
-ENCODE_BLOCK = 512  # texts per encode() call: progress granularity
+ENCODE_BLOCK = 512  # texts between progress updates (a multiple of the batch size)
 
 
 class EmbeddingError(RuntimeError):
@@ -38,7 +38,10 @@ class Embedder(Protocol):
     max_tokens: int
 
     def embed_documents(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        token_counts: Sequence[int] | None = None,
     ) -> np.ndarray: ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
@@ -102,6 +105,15 @@ def bf16_is_native() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+@cache
+def _torch_default_threads() -> int:
+    """torch's own choice, read once: embedders set the thread count and a later one must not
+    take 1 thread for the machine's size."""
+    import torch
+
+    return int(torch.get_num_threads())
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once, used for documents and queries."""
 
@@ -129,7 +141,7 @@ class SentenceTransformerEmbedder:
         # Threads for single queries follow the machine's load: on an idle 2-core machine two
         # threads embed a query in ~7 ms, but when other processes keep the cores busy,
         # OpenMP's spinning made two threads 30x slower than one (400 ms vs 13 ms here).
-        self.document_threads = torch.get_num_threads()
+        self.document_threads = _torch_default_threads()
         self._threads_lock = threading.Lock()
         dimension = (
             getattr(self._model, "get_embedding_dimension", None)
@@ -139,24 +151,37 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(self._model.max_seq_length or 256)
 
     def embed_documents(
-        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        token_counts: Sequence[int] | None = None,
     ) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
+        """Unit-length float32 vectors, one row per text.
+
+        Batches are cut from the texts sorted by word pieces (`token_counts`, counted here when
+        not given). sentence-transformers sorts by characters, a poor proxy for sentences with
+        names and numbers: on the SQuAD corpus its batches were 40 % padding against 1.7 %
+        here, and the model ran 1.45x faster (bench/RESULTS.md).
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         import torch
 
-        # longest first inside each block keeps padding low; blocks give progress updates
-        order = np.argsort([-len(t) for t in texts], kind="stable")
+        counts = self.count_tokens(texts) if token_counts is None else token_counts
+        if len(counts) != len(texts):
+            raise ValueError("one token count per text is required")
+        order = np.argsort(-np.asarray(counts), kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         with self._threads_lock:
             torch.set_num_threads(self.document_threads)
             try:
                 for begin in range(0, len(texts), ENCODE_BLOCK):
-                    rows = order[begin : begin + ENCODE_BLOCK]
-                    out[rows] = self._encode([texts[i] for i in rows])
+                    block = order[begin : begin + ENCODE_BLOCK]
+                    for first in range(0, len(block), self.batch_size):
+                        rows = block[first : first + self.batch_size]
+                        out[rows] = self._encode([texts[i] for i in rows])
                     if progress:
-                        progress(len(rows))
+                        progress(len(block))
             finally:
                 torch.set_num_threads(1)
         return out
@@ -190,4 +215,7 @@ class SentenceTransformerEmbedder:
             normalize_embeddings=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        # normalised again in float32: bf16 arithmetic leaves norms up to 0.3 % off one
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)

@@ -154,7 +154,7 @@ def _prepare(
     """Embed a whole batch in one call (fewer, fuller model batches), then cut per article."""
     texts = [s.text for a in batch for s in split[a.id]]
     counts = embedder.count_tokens(texts)
-    vectors = embedder.embed_documents(texts, progress=advance)
+    vectors = embedder.embed_documents(texts, progress=advance, token_counts=counts)
     prepared = []
     offset = 0
     for article in batch:
