@@ -264,6 +264,21 @@ class StoreContract:
             mean = np.mean(members, axis=0)
             assert float(vector @ (mean / np.linalg.norm(mean))) > 0.999
 
+    def test_exact_cosines_by_id_match_the_dense_scores(self, ingested, embedder):
+        """What hybrid search uses for candidates HNSW missed: same ids, same scale."""
+        store, _ = ingested
+        vector = embedder.embed_query("What will the new structure replacing the bridge cost?")
+        for dense, exact, number in (
+            (store.dense_sentences, store.sentence_similarities, "sentence_index"),
+            (store.dense_chunks, store.chunk_similarities, "chunk"),
+        ):
+            hits = dense(vector, 30, None)
+            keys = [(h.metadata["article_id"], int(h.metadata[number])) for h in hits]
+            scores = exact(vector, [*keys, ("0" * 16, 0)])  # an id Chroma lacks is left out
+            assert len(hits) >= 10 and set(scores) == set(keys)
+            for hit, key in zip(hits, keys, strict=True):
+                assert scores[key] == pytest.approx(hit.score, abs=1e-4)
+
     def test_bad_files_are_reported_and_good_files_stored(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
         (folder / "empty.txt").write_text("", "utf-8")

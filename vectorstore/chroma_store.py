@@ -149,6 +149,31 @@ class ChromaVectors:
             for i, d, m in zip(ids, distances, metadatas, strict=True)
         ]
 
+    def similarities(
+        self, collection: Any, vector: np.ndarray, ids: Sequence[str]
+    ) -> dict[str, float]:
+        """Exact cosine of `vector` with the stored vectors of `ids` (`query`'s 1 - distance).
+
+        HNSW is approximate: a query can miss a vector that is among the true nearest. Hybrid
+        search scores such candidates (found by BM25) with their exact cosine fetched here by id,
+        in one `get` per batch. Ids Chroma does not hold are left out of the result.
+        """
+        out: dict[str, float] = {}
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        query = query / (float(np.linalg.norm(query)) or 1.0)
+        unique = list(dict.fromkeys(ids))
+        for begin in range(0, len(unique), self.max_batch):
+            batch = unique[begin : begin + self.max_batch]
+            page = collection.get(ids=batch, include=["embeddings"])
+            found = page.get("embeddings")
+            if found is None or not len(page["ids"]):
+                continue
+            matrix = np.asarray(found, dtype=np.float32).reshape(len(page["ids"]), -1)
+            norms = np.linalg.norm(matrix, axis=1)
+            cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
+            out.update(zip(page["ids"], (float(c) for c in cosines), strict=True))
+        return out
+
     def article_ids(self) -> set[str]:
         """Every article id with vectors (used by consistency checks, not on the hot path)."""
         out: set[str] = set()

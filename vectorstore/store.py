@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,6 +226,22 @@ class ArticleStore:
 
     def dense_chunks(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
         return self.vectors.query(self.vectors.chunks, vector, k, where)
+
+    def sentence_similarities(
+        self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """Exact cosine with each (article id, sentence index) that has a stored vector."""
+        ids = {sentence_id(a, i): (a, i) for a, i in keys}
+        found = self.vectors.similarities(self.vectors.sentences, vector, list(ids))
+        return {ids[i]: score for i, score in found.items() if i in ids}
+
+    def chunk_similarities(
+        self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """Exact cosine with each (article id, chunk number) that has a stored vector."""
+        ids = {chunk_id(a, n): (a, n) for a, n in keys}
+        found = self.vectors.similarities(self.vectors.chunks, vector, list(ids))
+        return {ids[i]: score for i, score in found.items() if i in ids}
 
     def is_empty(self) -> bool:
         return self.manifest.is_empty()
