@@ -81,6 +81,14 @@ class Council:
         return path
 
 
+def share_model(patch: Any, embedder: Embedder) -> None:
+    """Assistants built under `patch` (a pytest MonkeyPatch) use the session's model instead of
+    loading a second copy."""
+    import qa.assistant
+
+    patch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+
+
 def council(number: int, version: int = 0) -> Council:
     """Article `number` (0..999) in its `version`-th wording; every (number, version) differs."""
     rng = random.Random(number * 7919 + version * 104729)

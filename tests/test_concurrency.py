@@ -25,9 +25,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-import qa.assistant
 from qa.assistant import Assistant
-from tests.store_invariants import council, percentile, report
+from tests.store_invariants import council, percentile, report, share_model
 from tests.ui_server import BRIDGE_QUESTION, BRIDGE_SENTENCE, SAMPLES, free_port
 from ui.app import serve
 from vectorstore.loaders import load_file
@@ -81,7 +80,7 @@ def served(tmp_path_factory, embedder) -> Iterator[Served]:
     for number in UPLOADED:
         council(number).write(uploads)
     with pytest.MonkeyPatch.context() as patch:  # the session's model, not a second copy
-        patch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+        share_model(patch, embedder)
         assistant = Assistant(home=base / "home")
     try:
         ingested = assistant.ingest([SAMPLES, originals])

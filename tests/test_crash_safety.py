@@ -27,7 +27,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import qa.assistant
 from qa.assistant import Assistant
 from qa.cli import main
 from tests.store_invariants import (
@@ -37,6 +36,7 @@ from tests.store_invariants import (
     check_store,
     council,
     report,
+    share_model,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -202,7 +202,7 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path, embedder, monkeypatch):
     print(f"\ncrash-safety seed: {seed} (CITEQA_CRASH_SEED={seed} repeats the choices)")
     rng = random.Random(seed)
     # recovery ingests and checks run in this process with the session's model (no reload)
-    monkeypatch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+    share_model(monkeypatch, embedder)
     folder = tmp_path / "articles"
     folder.mkdir()
     home = tmp_path / "home"

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-import qa.assistant
 from qa.assistant import Assistant
 from qa.retrieve import HybridSearcher, SearchResult
-from tests.store_invariants import council
+from tests.store_invariants import council, share_model
 from vectorstore.ids import chunk_id, sentence_id
 from vectorstore.store import ArticleStore
 
@@ -36,7 +35,7 @@ def assistant(tmp_path_factory, embedder) -> Iterator[Assistant]:
     for number in COUNCILS:
         council(number).write(folder)
     with pytest.MonkeyPatch.context() as patch:  # the session's model, not a second copy
-        patch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+        share_model(patch, embedder)
         built = Assistant(home=base / "home")
     with built:
         report = built.ingest([SAMPLES, folder])

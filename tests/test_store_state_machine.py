@@ -35,9 +35,15 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-import qa.assistant
 from qa.assistant import Assistant
-from tests.store_invariants import Reference, check_cited, check_store, council, report
+from tests.store_invariants import (
+    Reference,
+    check_cited,
+    check_store,
+    council,
+    report,
+    share_model,
+)
 from vectorstore.ids import article_id
 from vectorstore.ingest import ingest_paths
 from vectorstore.store import ArticleStore, open_store
@@ -179,7 +185,7 @@ class StoreMachine(RuleBasedStateMachine):
 
 def test_store_invariants_hold_under_any_sequence(tmp_path, embedder, monkeypatch):
     """Random sequences of ingest / edit / copy / remove / re-ingest / ask keep the store whole."""
-    monkeypatch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+    share_model(monkeypatch, embedder)
     monkeypatch.setattr(StoreMachine, "embedder", embedder)
     monkeypatch.setattr(StoreMachine, "reference", Reference(embedder))
     monkeypatch.setattr(StoreMachine, "base", tmp_path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,16 +231,23 @@ class ArticleStore:
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, sentence index) that has a stored vector."""
-        ids = {sentence_id(a, i): (a, i) for a, i in keys}
-        found = self.vectors.similarities(self.vectors.sentences, vector, list(ids))
-        return {ids[i]: score for i, score in found.items() if i in ids}
+        return self._similarities(self.vectors.sentences, sentence_id, vector, keys)
 
     def chunk_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, chunk number) that has a stored vector."""
-        ids = {chunk_id(a, n): (a, n) for a, n in keys}
-        found = self.vectors.similarities(self.vectors.chunks, vector, list(ids))
+        return self._similarities(self.vectors.chunks, chunk_id, vector, keys)
+
+    def _similarities(
+        self,
+        collection: Any,
+        make_id: Callable[[str, int], str],
+        vector: np.ndarray,
+        keys: Iterable[tuple[str, int]],
+    ) -> dict[tuple[str, int], float]:
+        ids = {make_id(a, n): (a, n) for a, n in keys}
+        found = self.vectors.similarities(collection, vector, list(ids))
         return {ids[i]: score for i, score in found.items() if i in ids}
 
     def is_empty(self) -> bool:
