@@ -96,21 +96,11 @@ class HybridSearcher:
         timings["lexical_ms"] = _ms(t2)
 
         t3 = time.perf_counter()
-        dense_sentence = {
-            (h.metadata["article_id"], int(h.metadata["sentence_index"])): h.score for h in dense_s
-        }
-        dense_chunk = {
-            (h.metadata["article_id"], int(h.metadata["chunk"])): h.score for h in dense_c
-        }
+        dense_sentence = {(h.article_id, h.number): h.score for h in dense_s}
+        dense_chunk = {(h.article_id, h.number): h.score for h in dense_c}
         candidates = set(dense_sentence) | {(a, n) for a, n, _ in lexical_s}
-        chunk_ranges = {
-            key: range(int(h.metadata["first"]), int(h.metadata["last"]) + 1)
-            for key, h in zip(dense_chunk, dense_c, strict=True)
-        }
-        chunk_ranges.update(
-            self.store.manifest.chunk_sentences(
-                (a, n) for a, n, _ in lexical_c if (a, n) not in chunk_ranges
-            )
+        chunk_ranges = self.store.manifest.chunk_sentences(
+            [*dense_chunk, *((a, n) for a, n, _ in lexical_c)]
         )
         for (article, _), sentences in chunk_ranges.items():
             candidates.update((article, i) for i in sentences)

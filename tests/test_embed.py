@@ -66,3 +66,73 @@ def test_given_token_counts_are_used_and_checked(embedder):
     )
     assert vectors.shape == (3, embedder.dimension)
     assert sum(steps) == 3
+
+
+def test_batches_run_on_one_single_threaded_worker_per_core(embedder, monkeypatch):
+    import threading
+
+    import torch
+
+    seen: list[tuple[str, int]] = []
+    encode = embedder._encode
+
+    def recording(batch: list[str]) -> np.ndarray:
+        seen.append((threading.current_thread().name, torch.get_num_threads()))
+        return encode(batch)
+
+    monkeypatch.setattr(embedder, "_encode", recording)
+    monkeypatch.setattr(embedder, "document_threads", 2)
+    texts = (DENSE + PLAIN) * 2
+    steps: list[int] = []
+    vectors = embedder.embed_documents(texts, progress=steps.append)
+    assert vectors.shape == (len(texts), embedder.dimension)
+    assert sum(steps) == len(texts)
+    workers = {name for name, _ in seen}
+    assert len(workers) == 2 and all(name.startswith("citeqa-embed") for name in workers)
+    assert {threads for _, threads in seen} == {1}
+
+
+def test_a_failing_batch_stops_the_rest(embedder, monkeypatch):
+    calls: list[int] = []
+    encode = embedder._encode
+
+    def failing(batch: list[str]) -> np.ndarray:
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("out of memory")
+        return encode(batch)
+
+    monkeypatch.setattr(embedder, "_encode", failing)
+    monkeypatch.setattr(embedder, "document_threads", 1)
+    texts = PLAIN * 10  # 15 batches
+    with pytest.raises(RuntimeError, match="out of memory"):
+        embedder.embed_documents(texts)
+    assert len(calls) < 5
+
+
+def test_queries_while_documents_are_embedded(embedder):
+    """Queries share the tokenizer with the embedding workers: no "Already borrowed", same
+    vectors as asked alone."""
+    import threading
+
+    questions = PLAIN[:6]
+    alone = [embedder.embed_query(q) for q in questions]
+    errors: list[BaseException] = []
+    answers: list[np.ndarray] = []
+
+    def ask() -> None:
+        try:
+            for _ in range(5):
+                for q in questions:
+                    answers.append(embedder.embed_query(q))
+                    embedder.count_tokens([q, DENSE[0]])
+        except BaseException as err:  # pragma: no cover - reported below
+            errors.append(err)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    embedder.embed_documents((DENSE + PLAIN) * 3)
+    asker.join()
+    assert not errors
+    expected = [alone[i % len(questions)] for i in range(len(answers))]
+    assert min(float(a @ b) for a, b in zip(answers, expected, strict=True)) > 0.99

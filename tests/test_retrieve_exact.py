@@ -114,8 +114,7 @@ def test_exact_scores_are_the_dense_scores(searcher):
         (store.dense_chunks, store.chunk_similarities),
     ):
         hits = query(vector, 20, None)
-        number = "sentence_index" if query == store.dense_sentences else "chunk"
-        keys = [(h.metadata["article_id"], int(h.metadata[number])) for h in hits]
+        keys = [(h.article_id, h.number) for h in hits]
         scores = exact(vector, [*keys, ("0" * 16, 0)])  # an id Chroma does not hold: left out
         assert set(scores) == set(keys)
         for hit, key in zip(hits, keys, strict=True):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pysbd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -151,3 +152,67 @@ def test_property_holds_when_long_lines_are_cut(text):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sentences_module, "_MAX_SEGMENT", 40)
         _check_invariants(text)
+
+
+# -- the narrowed abbreviation pass gives pysbd's own sentences ----------------------------------
+
+_PLAIN_PYSBD = pysbd.Segmenter(language="en", clean=False)
+
+
+def _pysbd_both_ways(text: str) -> tuple[list[str], list[str]]:
+    narrowed = sentences_module._segmenter("en")
+    assert narrowed.language_module is sentences_module._NarrowedEnglish
+    return (
+        [str(s) for s in _PLAIN_PYSBD.processor(text).process() or []],
+        [str(s) for s in narrowed.processor(text).process() or []],
+    )
+
+
+def _abbreviation_forms() -> list[str]:
+    """Each pysbd abbreviation as written, capitalised and upper-cased."""
+    from pysbd.lang.english import English
+
+    return [form for a in English.Abbreviation.ABBREVIATIONS
+            for form in (a, a.capitalize(), a.upper())]
+
+
+_ABBREVIATION_TEXT = st.lists(
+    st.one_of(
+        st.sampled_from(_abbreviation_forms()),
+        st.sampled_from([".", ". ", " ", "  ", "\n", ", ", ":", ":30", "-", "?", "(", "5",
+                         " 12", "I ", "I'm", "x", "The", "she", "ſt", "K", "é", "İ", "\u00a0"]),
+    ),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_ABBREVIATION_TEXT)
+def test_narrowed_abbreviation_pass_equals_pysbd(text):
+    plain, narrowed = _pysbd_both_ways(text)
+    assert narrowed == plain
+
+
+@pytest.mark.parametrize("text", [
+    "Gen. Smith met Capt. Jones at 10 a.m. in the U.S. on Jan. 5. It rained.",
+    "He said no. No one came. See fig. 3 and p. 12 and No. 7 for details.",
+    "The St. Louis team won, e.g. in the final. Ph.D. students and D.Phil. ones came.",
+    "Prof. Müller arrived. Mt. ſt. Helens erupted. Über. Dr. Dre spoke.",
+    "He met ſt. paul there and st here.",  # regex case folding: "ſt" matches "st"
+    "Approx. 5 people. Est. 1900. Dept. of State, i.e. the ministry. Vs. them.",
+])
+def test_narrowed_abbreviation_pass_on_news_like_text(text):
+    plain, narrowed = _pysbd_both_ways(text)
+    assert narrowed == plain
+
+
+def test_narrowed_abbreviation_pass_on_the_seed():
+    seeds = ROOT.parent / "shared" / "seeds"
+    if not seeds.is_dir():
+        pytest.skip("../shared/seeds is not here")
+    lines = [line for path in sorted(seeds.iterdir()) for article in load_file(path)
+             if isinstance(article, Article) for line in article.text.splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        plain, narrowed = _pysbd_both_ways(line)
+        assert narrowed == plain, line

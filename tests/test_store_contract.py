@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from vectorstore.chroma_store import CHUNKS, SENTENCES, ChromaError
+from vectorstore.ids import parse_vector_id
 from vectorstore.ingest import ingest_paths
 from vectorstore.settings import Settings
 from vectorstore.store import ArticleStore, StoreError, StoreInUseError, open_store
@@ -243,8 +244,10 @@ class StoreContract:
         store, _ = ingested
         ids, vectors, metas = _all_rows(store.vectors.sentences)
         assert len(ids) == sum(a.sentences for a in store.list_articles())
+        # filter fields only: positions live in the ids (each field costs Chroma time per row)
+        assert all(set(m) == {"article_id", "published_ts", "source"} for m in metas)
         texts = store.manifest.texts(store.manifest.ids())
-        keys = [(m["article_id"], int(m["sentence_index"])) for m in metas]
+        keys = [parse_vector_id(i) for i in ids]
         rows = store.manifest.sentence_rows(keys)
         spans = []
         for vector_id, key in zip(ids, keys, strict=True):
@@ -257,10 +260,12 @@ class StoreContract:
         assert float(np.min(np.sum(fresh * vectors, axis=1))) > 0.98
         # chunk vectors are the normalised mean of their whole stored sentences
         by_key = {key: vectors[i] for i, key in enumerate(keys)}
-        _, chunk_vectors, chunk_metas = _all_rows(store.vectors.chunks)
-        for vector, meta in zip(chunk_vectors, chunk_metas, strict=True):
-            members = [by_key[(meta["article_id"], i)]
-                       for i in range(int(meta["first"]), int(meta["last"]) + 1)]
+        chunk_ids, chunk_vectors, _ = _all_rows(store.vectors.chunks)
+        spans = store.manifest.chunk_sentences(parse_vector_id(i) for i in chunk_ids)
+        assert len(spans) == len(chunk_ids)
+        for vector, chunk in zip(chunk_vectors, chunk_ids, strict=True):
+            members = [by_key[(parse_vector_id(chunk)[0], i)]
+                       for i in spans[parse_vector_id(chunk)]]
             mean = np.mean(members, axis=0)
             assert float(vector @ (mean / np.linalg.norm(mean))) > 0.999
 
@@ -268,12 +273,12 @@ class StoreContract:
         """What hybrid search uses for candidates HNSW missed: same ids, same scale."""
         store, _ = ingested
         vector = embedder.embed_query("What will the new structure replacing the bridge cost?")
-        for dense, exact, number in (
-            (store.dense_sentences, store.sentence_similarities, "sentence_index"),
-            (store.dense_chunks, store.chunk_similarities, "chunk"),
+        for dense, exact in (
+            (store.dense_sentences, store.sentence_similarities),
+            (store.dense_chunks, store.chunk_similarities),
         ):
             hits = dense(vector, 30, None)
-            keys = [(h.metadata["article_id"], int(h.metadata[number])) for h in hits]
+            keys = [(h.article_id, h.number) for h in hits]
             scores = exact(vector, [*keys, ("0" * 16, 0)])  # an id Chroma lacks is left out
             assert len(hits) >= 10 and set(scores) == set(keys)
             for hit, key in zip(hits, keys, strict=True):

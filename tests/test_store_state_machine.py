@@ -270,4 +270,4 @@ def test_reopening_after_another_process_wrote_sees_its_changes(settings, embedd
     assert done.returncode == 0, done.stderr
     with open_store(settings, embedder) as store:
         hits = store.dense_sentences(probe, 50, None)
-        assert [h.metadata.get("article_id") for h in hits] == [article_id(texts[1])] * 3
+        assert [h.article_id for h in hits] == [article_id(texts[1])] * 3

@@ -8,10 +8,12 @@ cosine >= 0.998 to the fp32 vectors.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import os
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -149,6 +151,11 @@ class SentenceTransformerEmbedder:
         )
         self.dimension = int(dimension() or 0)
         self.max_tokens = int(self._model.max_seq_length or 256)
+        # The workers and queries share the model's tokenizer, whose settings a call may change
+        # (a fast tokenizer then fails with "Already borrowed" if another thread is inside it):
+        # set them once here, and count word pieces with a copy of its own.
+        self._model.tokenize(["warm"])
+        self._counter = copy.deepcopy(self._model.tokenizer)
 
     def embed_documents(
         self,
@@ -171,19 +178,28 @@ class SentenceTransformerEmbedder:
         if len(counts) != len(texts):
             raise ValueError("one token count per text is required")
         order = np.argsort(-np.asarray(counts), kind="stable")
+        batches = [order[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         with self._threads_lock:
-            torch.set_num_threads(self.document_threads)
-            try:
-                for begin in range(0, len(texts), ENCODE_BLOCK):
-                    block = order[begin : begin + ENCODE_BLOCK]
-                    for first in range(0, len(block), self.batch_size):
-                        rows = block[first : first + self.batch_size]
-                        out[rows] = self._encode([texts[i] for i in rows])
-                    if progress:
-                        progress(len(block))
-            finally:
-                torch.set_num_threads(1)
+            # One single-threaded worker per core, each on its own batch, beats one batch at a
+            # time on all cores (1.07-1.2x here): short sentences leave little to split.
+            torch.set_num_threads(1)
+            with ThreadPoolExecutor(self.document_threads, "citeqa-embed") as pool:
+                running = [pool.submit(self._encode, [texts[i] for i in rows]) for rows in batches]
+                try:
+                    reported = 0
+                    for number, (rows, future) in enumerate(zip(batches, running, strict=True)):
+                        out[rows] = future.result()
+                        finished = min(len(texts), (number + 1) * self.batch_size)
+                        if progress and (
+                            finished - reported >= ENCODE_BLOCK or finished == len(texts)
+                        ):
+                            progress(finished - reported)
+                            reported = finished
+                except BaseException:  # a failed batch or a stopped ingest: drop the queue
+                    for future in running:
+                        future.cancel()
+                    raise
         return out
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -204,7 +220,7 @@ class SentenceTransformerEmbedder:
         """Word pieces per text, without the special tokens."""
         if not texts:
             return []
-        encoded = self._model.tokenizer(list(texts), add_special_tokens=False, truncation=False)
+        encoded = self._counter(list(texts), add_special_tokens=False, truncation=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
     def _encode(self, texts: list[str]) -> np.ndarray:

@@ -25,3 +25,12 @@ def chunk_id(article: str, number: int) -> str:
 
 def sentence_id(article: str, index: int) -> str:
     return f"{article}:s{index}"
+
+
+def parse_vector_id(vector_id: str) -> tuple[str, int]:
+    """(article id, sentence index or chunk number) of a `sentence_id` or `chunk_id`.
+
+    Chroma keeps only filter fields as metadata; positions are read back from the id.
+    """
+    article, _, number = vector_id.rpartition(":")
+    return article, int(number.removeprefix("s"))

@@ -157,16 +157,12 @@ class ArticleStore:
             }
             for s in p.sentences:
                 sentence_ids.append(sentence_id(p.article.id, s.index))
-                sentence_meta.append(
-                    {**base, "sentence_index": s.index, "chunk": chunk_of[s.index]}
-                )
+                sentence_meta.append(base)
                 sentence_rows.append((p.article.id, s.index, s.text))
             sentence_vectors.append(p.sentence_vectors)
             for c in p.chunks:
                 chunk_ids.append(chunk_id(p.article.id, c.number))
-                chunk_meta.append(
-                    {**base, "chunk": c.number, "first": c.first_sentence, "last": c.last_sentence}
-                )
+                chunk_meta.append(base)
                 chunk_rows.append((p.article.id, c.number, c.text))
             chunk_vectors.append(p.chunk_vectors)
             commits.append((p.article, p.sentences, p.chunks, chunk_of))
