@@ -7,6 +7,7 @@ every write and query passes vectors, so Chroma's default model (a download) nev
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class ChromaVectors:
             where = url or str(path)
             raise ChromaError(f"cannot open Chroma at {where}: {err}") from None
         self.max_batch = int(self.client.get_max_batch_size())
+        self.write_seconds = 0.0  # time spent in Chroma's upserts (bench/scale.py reports it)
         self.where = url or str(path)
         self.sentences = self._collection(f"{collection}_sentences", owner)
         self.chunks = self._collection(f"{collection}_chunks", owner)
@@ -116,11 +118,13 @@ class ChromaVectors:
         """
         for begin in range(0, len(ids), self.max_batch):
             end = begin + self.max_batch
+            started = time.perf_counter()
             collection.upsert(
                 ids=list(ids[begin:end]),
                 embeddings=vectors[begin:end],
                 metadatas=list(metadatas[begin:end]),
             )
+            self.write_seconds += time.perf_counter() - started
             if progress:
                 progress(min(end, len(ids)) - begin)
 

@@ -154,7 +154,8 @@ class SentenceTransformerEmbedder:
         # The workers and queries share the model's tokenizer, whose settings a call may change
         # (a fast tokenizer then fails with "Already borrowed" if another thread is inside it):
         # set them once here, and count word pieces with a copy of its own.
-        self._model.tokenize(["warm"])
+        preprocess = getattr(self._model, "preprocess", None)  # sentence-transformers >= 6
+        (preprocess or self._model.tokenize)(["warm"])
         self._counter = copy.deepcopy(self._model.tokenizer)
 
     def embed_documents(

@@ -113,6 +113,7 @@ def ingest_articles(
     added = [a for a in added if a in good]
     replaced = [a for a in replaced if a in good]
 
+    chroma_before = store.vectors.write_seconds
     total_sentences = sum(len(split[a.id]) for a in todo)
     advance = progress.task("sentences embedded", total_sentences)
     batch: list[Article] = []
@@ -140,7 +141,11 @@ def ingest_articles(
         failed=tuple(failed),
         sentences=total_sentences,
         seconds=time.perf_counter() - started,
-        extra={"embed_seconds": embed_seconds, "characters": float(sum(len(a.text) for a in todo))},
+        extra={
+            "embed_seconds": embed_seconds,
+            "chroma_seconds": store.vectors.write_seconds - chroma_before,
+            "characters": float(sum(len(a.text) for a in todo)),
+        },
     )
 
 
