@@ -192,9 +192,9 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
     assert len(listed) == len(ids) and set(listed) == set(ids)
     texts = manifest.texts(ids)
 
-    # Chroma id -> (text, metadata it must carry); Chroma may or may not keep the text
-    want_sentences: dict[str, tuple[str, dict[str, int]]] = {}
-    want_chunks: dict[str, tuple[str, dict[str, int]]] = {}
+    # Chroma id -> text; Chroma may or may not keep the text
+    want_sentences: dict[str, str] = {}
+    want_chunks: dict[str, str] = {}
     for aid in ids:
         text = texts[aid]
         assert text == expected[aid], f"{aid}: stored text differs"
@@ -209,12 +209,12 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
             assert rows[(aid, i)][:2] == (start, end), (aid, i)
             assert rows[(aid, i)][3] == chunk_of[i], (aid, i)
             assert text[start:end] == sentence
-            want_sentences[sentence_id(aid, i)] = (sentence, {})
+            want_sentences[sentence_id(aid, i)] = sentence
         spans = manifest.chunk_sentences((aid, n) for n in range(n_chunks + 1))
         assert sorted(spans) == [(aid, n) for n in range(n_chunks)], aid
         for n, (first, last, chunk) in enumerate(units.chunks):
             assert spans[(aid, n)] == range(first, last + 1), (aid, n)
-            want_chunks[chunk_id(aid, n)] = (chunk, {})
+            want_chunks[chunk_id(aid, n)] = chunk
     if origins is not None:
         for origin, aid in origins.items():
             assert manifest.article_for_origin(origin) == aid, f"origin {origin}"
@@ -228,7 +228,7 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
         assert len(got_ids) == len(set(got_ids)), f"Chroma {name} ids repeat"
         assert set(got_ids) == set(want), _diff(f"Chroma {name}s", got_ids, want)
         for row_id, document, meta in stored_rows:
-            text, _ = want[row_id]
+            text = want[row_id]
             assert document in (None, text), f"Chroma {name} {row_id}: wrong document"
             assert meta["article_id"] == row_id.split(":")[0], row_id
             assert set(meta) == FILTER_FIELDS, f"Chroma {name} {row_id}: {meta}"
@@ -243,7 +243,7 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
         on_disk = LexicalIndex(index.folder)
         assert sorted(bm25_rows(on_disk)) == sorted(live), f"BM25 {name}s on disk differ"
         if want:  # scores from the persisted index equal the live ones
-            probe = next(iter(want.values()))[0]
+            probe = next(iter(want.values()))
             assert _ranked(on_disk, probe) == _ranked(index, probe), f"BM25 {name} scores"
     return Counts(len(ids), len(want_sentences), len(want_chunks))
 

@@ -261,11 +261,11 @@ class StoreContract:
         # chunk vectors are the normalised mean of their whole stored sentences
         by_key = {key: vectors[i] for i, key in enumerate(keys)}
         chunk_ids, chunk_vectors, _ = _all_rows(store.vectors.chunks)
-        spans = store.manifest.chunk_sentences(parse_vector_id(i) for i in chunk_ids)
-        assert len(spans) == len(chunk_ids)
-        for vector, chunk in zip(chunk_vectors, chunk_ids, strict=True):
-            members = [by_key[(parse_vector_id(chunk)[0], i)]
-                       for i in spans[parse_vector_id(chunk)]]
+        chunk_keys = [parse_vector_id(i) for i in chunk_ids]
+        chunk_spans = store.manifest.chunk_sentences(chunk_keys)
+        assert len(chunk_spans) == len(chunk_ids)
+        for vector, (article, number) in zip(chunk_vectors, chunk_keys, strict=True):
+            members = [by_key[(article, i)] for i in chunk_spans[(article, number)]]
             mean = np.mean(members, axis=0)
             assert float(vector @ (mean / np.linalg.norm(mean))) > 0.999
 

@@ -27,6 +27,13 @@ _ROUGH_BREAK = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _WORD_BEFORE_PERIOD = re.compile(r"(?:^|(?<=\s))([^\s.]+)\.")
 
 
+# pysbd's English abbreviations: plain words are tried only where they stand before a period;
+# those with periods of their own ("e.g", "u.s") are always tried.
+_ALL_ABBREVIATIONS: list[str] = list(English.Abbreviation.ABBREVIATIONS)
+_PLAIN_ABBREVIATIONS = [a for a in _ALL_ABBREVIATIONS if a.isascii() and a.isalnum()]
+_ALWAYS_TRIED = [a for a in _ALL_ABBREVIATIONS if a not in _PLAIN_ABBREVIATIONS]
+
+
 class _Abbreviations:
     """pysbd's abbreviation list narrowed to one line's candidates; everything else delegated."""
 
@@ -73,11 +80,6 @@ class _NarrowedAbbreviationReplacer(English.AbbreviationReplacer):
             finally:
                 self.lang = language
         return str(super().search_for_abbreviations_in_string(text))
-
-
-_ALL_ABBREVIATIONS: list[str] = list(English.Abbreviation.ABBREVIATIONS)
-_PLAIN_ABBREVIATIONS = [a for a in _ALL_ABBREVIATIONS if a.isascii() and a.isalnum()]
-_ALWAYS_TRIED = [a for a in _ALL_ABBREVIATIONS if a not in _PLAIN_ABBREVIATIONS]
 
 
 class _NarrowedEnglish(English):
