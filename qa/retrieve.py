@@ -33,6 +33,7 @@ from qa.types import Evidence
 from vectorstore.embed import Embedder
 from vectorstore.manifest import Manifest, matching_ids
 from vectorstore.store import ArticleStore
+from vectorstore.types import StoredArticle
 
 W_DENSE_CHUNK = 0.2
 W_BM25_SENTENCE = 0.3
@@ -194,21 +195,37 @@ class HybridSearcher:
         k: int,
         texts: _ArticleTexts,
     ) -> list[Evidence]:
-        """Top k sentences, near-duplicates (same wording elsewhere) removed."""
-        articles = self.store.manifest.articles({key[0] for _, key in scored[: k * 3]})
+        """Top k sentences, near-duplicates (same wording elsewhere) removed.
+
+        Articles and texts are fetched a window of k * 3 candidates at a time: in a large
+        archive the same sentence recurs in many articles (wire copy, boilerplate), and each
+        copy would otherwise cost its own lookups before being dropped as a duplicate.
+        """
+        articles: dict[str, StoredArticle] = {}
+        fetched: set[str] = set()
         chosen: list[Evidence] = []
-        seen_words: list[set[str]] = []
-        for score, (article_id, index) in scored:
+        seen_words: list[frozenset[str]] = []
+        seen_exact: set[frozenset[str]] = set()
+        for position, (score, (article_id, index)) in enumerate(scored):
             if len(chosen) >= k:
                 break
-            meta = articles.get(article_id) or self.store.manifest.article(article_id)
+            if article_id not in fetched:
+                window = {key[0] for _, key in scored[position : position + k * 3]} - fetched
+                articles.update(self.store.manifest.articles(window))
+                texts.load(window)
+                fetched |= window
+            meta = articles.get(article_id)
             if meta is None:
                 continue
             start, end, paragraph, chunk = rows[(article_id, index)]
             sentence = texts[article_id][start:end]
-            words = set(_WORDS.findall(sentence.lower()))
-            if any(_jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words):
+            words = frozenset(_WORDS.findall(sentence.lower()))
+            if words in seen_exact or any(
+                _jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words
+            ):
                 continue
+            if words:  # no words: nothing to compare (as _jaccard says)
+                seen_exact.add(words)
             seen_words.append(words)
             chosen.append(
                 Evidence(
@@ -324,7 +341,7 @@ def _ranked(
     return scored
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)

@@ -223,26 +223,29 @@ class Manifest:
     def sentence_rows(
         self, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], tuple[int, int, int, int]]:
-        """(article_id, idx) -> (start, end, paragraph, chunk)."""
+        """(article_id, idx) -> (start, end, paragraph, chunk); one query per article."""
         out: dict[tuple[str, int], tuple[int, int, int, int]] = {}
-        for article_id, idx in set(keys):
-            row = self._db.execute(
-                "SELECT start, end, paragraph, chunk FROM sentences WHERE article_id=? AND idx=?",
-                (article_id, idx),
-            ).fetchone()
-            if row:
-                out[(article_id, idx)] = (row[0], row[1], row[2], row[3])
+        for article_id, numbers in _by_article(keys):
+            marks = ",".join("?" * len(numbers))
+            for idx, start, end, paragraph, chunk in self._db.execute(
+                "SELECT idx, start, end, paragraph, chunk FROM sentences"
+                f" WHERE article_id=? AND idx IN ({marks})",
+                (article_id, *numbers),
+            ):
+                out[(article_id, idx)] = (start, end, paragraph, chunk)
         return out
 
     def chunk_sentences(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], range]:
+        """(article_id, chunk number) -> the chunk's sentence indexes; one query per article."""
         out: dict[tuple[str, int], range] = {}
-        for article_id, number in set(keys):
-            row = self._db.execute(
-                "SELECT first, last FROM chunks WHERE article_id=? AND number=?",
-                (article_id, number),
-            ).fetchone()
-            if row:
-                out[(article_id, number)] = range(row[0], row[1] + 1)
+        for article_id, numbers in _by_article(keys):
+            marks = ",".join("?" * len(numbers))
+            for number, first, last in self._db.execute(
+                "SELECT number, first, last FROM chunks"
+                f" WHERE article_id=? AND number IN ({marks})",
+                (article_id, *numbers),
+            ):
+                out[(article_id, number)] = range(first, last + 1)
         return out
 
     def paragraph_span(self, article_id: str, paragraph: int) -> tuple[int, int] | None:
@@ -262,6 +265,20 @@ class Manifest:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
+
+
+def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[str, list[int]]]:
+    """(article_id, numbers) for (article_id, number) keys: one primary-key query per article,
+    at most `most` numbers per query (SQLite caps a statement's parameters)."""
+    grouped: dict[str, set[int]] = {}
+    for article_id, number in keys:
+        grouped.setdefault(article_id, set()).add(number)
+    return [
+        (article_id, ordered[begin : begin + most])
+        for article_id, numbers in grouped.items()
+        for ordered in [sorted(numbers)]
+        for begin in range(0, len(ordered), most)
+    ]
 
 
 def _date(value: str | None) -> datetime | None:
