@@ -76,8 +76,7 @@ class HybridSearcher:
 
         t1 = time.perf_counter()
         where = filters.chroma_where()
-        dense_s = self.store.dense_sentences(vector, DENSE_SENTENCES, where)
-        dense_c = self.store.dense_chunks(vector, DENSE_CHUNKS, where)
+        dense_s, dense_c = self.store.dense(vector, DENSE_SENTENCES, DENSE_CHUNKS, where)
         timings["dense_ms"] = _ms(t1)
 
         t2 = time.perf_counter()

@@ -284,6 +284,27 @@ class StoreContract:
             for hit, key in zip(hits, keys, strict=True):
                 assert scores[key] == pytest.approx(hit.score, abs=1e-4)
 
+    def test_dense_asks_both_collections_at_once_with_the_same_answers(self, ingested, embedder):
+        """`dense` (the search's path: chunk query on a pool thread) returns exactly the two
+        single queries' hits, with and without a filter, also from several threads at once."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        store, _ = ingested
+        vector = embedder.embed_query("What will the new structure replacing the bridge cost?")
+        article = store.dense_sentences(vector, 1, None)[0].article_id
+        for where in (None, {"article_id": {"$in": [article]}}):
+            expected = (
+                store.dense_sentences(vector, 20, where),
+                store.dense_chunks(vector, 5, where),
+            )
+            assert expected[0] and expected[1]
+            with ThreadPoolExecutor(6) as pool:
+                jobs = [pool.submit(store.dense, vector, 20, 5, where) for _ in range(24)]
+                results = [job.result() for job in jobs]
+            assert all(result == expected for result in results)
+            if where:
+                assert {h.article_id for h in expected[0] + expected[1]} == {article}
+
     def test_bad_files_are_reported_and_good_files_stored(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
         (folder / "empty.txt").write_text("", "utf-8")

@@ -11,6 +11,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,6 +87,8 @@ class ArticleStore:
                 collection=settings.collection,
                 owner=self.store_id,
             )
+            # the chunk query of `dense` runs here while the caller asks for sentences
+            self._query_pool = ThreadPoolExecutor(4, thread_name_prefix="citeqa-dense")
             self.lexical_sentences = LexicalIndex(self.home / "bm25" / "sentences")
             self.lexical_chunks = LexicalIndex(self.home / "bm25" / "chunks")
             self.model_name = model_name
@@ -102,6 +105,7 @@ class ArticleStore:
 
     def close(self) -> None:
         if self._lock.is_locked:
+            self._query_pool.shutdown(wait=True)
             self.manifest.close()
             self.vectors.close()
             self._lock.release()
@@ -216,6 +220,13 @@ class ArticleStore:
             home=str(self.home),
             chroma=self.settings.chroma_url or str(self.home / "chroma"),
         )
+
+    def dense(
+        self, vector: np.ndarray, sentences: int, chunks: int, where: Where | None
+    ) -> tuple[list[VectorHit], list[VectorHit]]:
+        """The nearest sentences and chunks, both queries in flight at once."""
+        pending = self._query_pool.submit(self.dense_chunks, vector, chunks, where)
+        return self.dense_sentences(vector, sentences, where), pending.result()
 
     def dense_sentences(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
         return self.vectors.query(self.vectors.sentences, vector, k, where)
