@@ -51,9 +51,7 @@ def child_ingest(home: str, url: str, articles: str, cache_dir: str) -> dict:
     report = ingest_paths(store, embedder, [articles])
     seconds = time.perf_counter() - started - opened
     store.close()
-    chars = sum(len(json.loads(line)["text"]) for file in sorted(Path(articles).glob("*.jsonl"))
-                for line in file.read_text(encoding="utf-8").splitlines())
-    return {"open_s": round(opened, 2), "ingest_s": round(seconds, 2), "chars": chars,
+    return {"open_s": round(opened, 2), "ingest_s": round(seconds, 2),
             "chroma_s": round(report.extra.get("chroma_seconds", 0.0), 2),
             "embed_s": round(report.extra.get("embed_seconds", 0.0), 2),
             "sentences": report.sentences, "added": len(report.added),
@@ -126,13 +124,13 @@ def run_mode(mode: str, sizes: list[int], questions: int, probe: int, cache_dir:
         """One folder of JSONL files (5,000 articles each: files have a 20 MB limit)."""
         folder = work / f"{mode}-articles-{first}-{last}"
         folder.mkdir()
-        for begin in range(first, last, 5000):
-            write_articles(folder / f"{begin}.jsonl", begin, min(5000, last - begin))
+        chars = sum(write_articles(folder / f"{begin}.jsonl", begin, min(5000, last - begin))
+                    for begin in range(first, last, 5000))
         step = run_child([__file__, "--child-ingest", str(home), url, str(folder),
                           str(cache_dir) if cached else ""])
         if step["failed"] or step["added"] != last - first:
             raise SystemExit(f"ingest of {folder} failed: {step}")
-        return step
+        return {**step, "chars": chars}
 
     rows, built, build_s, sentences = [], 0, 0.0, 0
     try:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.store_invariants import FILTER_FIELDS
 from vectorstore.chroma_store import CHUNKS, SENTENCES, ChromaError
 from vectorstore.ids import parse_vector_id
 from vectorstore.ingest import ingest_paths
@@ -245,7 +246,7 @@ class StoreContract:
         ids, vectors, metas = _all_rows(store.vectors.sentences)
         assert len(ids) == sum(a.sentences for a in store.list_articles())
         # filter fields only: positions live in the ids (each field costs Chroma time per row)
-        assert all(set(m) == {"article_id", "published_ts", "source"} for m in metas)
+        assert all(set(m) == FILTER_FIELDS for m in metas)
         texts = store.manifest.texts(store.manifest.ids())
         keys = [parse_vector_id(i) for i in ids]
         rows = store.manifest.sentence_rows(keys)

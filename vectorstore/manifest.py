@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from vectorstore.dates import iso
 from vectorstore.types import Article, Chunk, Sentence, StoredArticle
@@ -224,29 +225,36 @@ class Manifest:
         self, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], tuple[int, int, int, int]]:
         """(article_id, idx) -> (start, end, paragraph, chunk); one query per article."""
-        out: dict[tuple[str, int], tuple[int, int, int, int]] = {}
-        for article_id, numbers in _by_article(keys):
-            marks = ",".join("?" * len(numbers))
-            for idx, start, end, paragraph, chunk in self._db.execute(
-                "SELECT idx, start, end, paragraph, chunk FROM sentences"
-                f" WHERE article_id=? AND idx IN ({marks})",
-                (article_id, *numbers),
-            ):
-                out[(article_id, idx)] = (start, end, paragraph, chunk)
-        return out
+        return {
+            (article_id, idx): (start, end, paragraph, chunk)
+            for article_id, (idx, start, end, paragraph, chunk) in self._by_number(
+                "sentences", "idx", "start, end, paragraph, chunk", keys
+            )
+        }
 
     def chunk_sentences(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], range]:
         """(article_id, chunk number) -> the chunk's sentence indexes; one query per article."""
-        out: dict[tuple[str, int], range] = {}
+        return {
+            (article_id, number): range(first, last + 1)
+            for article_id, (number, first, last) in self._by_number(
+                "chunks", "number", "first, last", keys
+            )
+        }
+
+    def _by_number(
+        self, table: str, number: str, columns: str, keys: Iterable[tuple[str, int]]
+    ) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """(article_id, (number, *columns)) of `table`'s rows for (article_id, number) keys:
+        one primary-key query per article (at most 500 numbers per statement: SQLite caps a
+        statement's parameters). Keys with no row are left out."""
         for article_id, numbers in _by_article(keys):
             marks = ",".join("?" * len(numbers))
-            for number, first, last in self._db.execute(
-                "SELECT number, first, last FROM chunks"
-                f" WHERE article_id=? AND number IN ({marks})",
+            for row in self._db.execute(
+                f"SELECT {number}, {columns} FROM {table}"
+                f" WHERE article_id=? AND {number} IN ({marks})",
                 (article_id, *numbers),
             ):
-                out[(article_id, number)] = range(first, last + 1)
-        return out
+                yield article_id, tuple(row)
 
     def paragraph_span(self, article_id: str, paragraph: int) -> tuple[int, int] | None:
         row = self._db.execute(
@@ -268,8 +276,8 @@ class Manifest:
 
 
 def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[str, list[int]]]:
-    """(article_id, numbers) for (article_id, number) keys: one primary-key query per article,
-    at most `most` numbers per query (SQLite caps a statement's parameters)."""
+    """(article_id, numbers) for (article_id, number) keys: grouped by article, each number
+    once, in sorted runs of at most `most`."""
     grouped: dict[str, set[int]] = {}
     for article_id, number in keys:
         grouped.setdefault(article_id, set()).add(number)
