@@ -45,4 +45,4 @@ clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
 readme:
-	$(BIN)/python -m qa.cli_docs README.md
+	$(BIN)/python -m ui.cli.docs README.md

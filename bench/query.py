@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Assistant
-    from qa.evaluate import evaluate, read_questions
+    from qa.eval.evaluate import evaluate, read_questions
 
     home = args.home or tempfile.mkdtemp(prefix="citeqa-bench-")
     assistant = Assistant(home=home)

@@ -62,7 +62,7 @@ def child_ingest(home: str, url: str, articles: str, cache_dir: str) -> dict:
 
 def child_ask(home: str, url: str, count: int) -> dict:
     from qa import Assistant
-    from qa.evaluate import evaluate, read_questions, spread
+    from qa.eval.evaluate import evaluate, read_questions, spread
 
     assistant = Assistant(home=home, chroma_url=url or None)
     questions = [q for q in read_questions(SQUAD / "questions-dev.jsonl") if q.answerable]

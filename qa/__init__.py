@@ -1,17 +1,40 @@
-"""citeqa's answering side: `from qa import ask`, or a long-lived `Assistant`."""
+"""citeqa's answering side: `from qa import ask`, or a long-lived `Assistant`.
+
+Names are imported on first use, so importing a small part of `qa` (or running
+`citeqa --help`) loads neither torch, Chroma nor LangChain.
+"""
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from qa.assistant import Assistant, QuestionError
-from qa.types import ABSTAIN_TEXT, Answer, Citation, Evidence
+if TYPE_CHECKING:
+    from qa.assistant import Assistant
+    from qa.types import Answer
 
+_LAZY = {
+    "Assistant": "qa.assistant",
+    "QuestionError": "qa.errors",
+    "OptionError": "qa.errors",
+    "AskOptions": "qa.options",
+    "ABSTAIN_TEXT": "qa.types",
+    "Answer": "qa.types",
+    "Citation": "qa.types",
+    "Evidence": "qa.types",
+}
 _shared: dict[tuple[str, str], Assistant] = {}
 _shared_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'qa' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
 
 
 def ask(
@@ -20,18 +43,19 @@ def ask(
     *,
     home: str | Path | None = None,
     store: Assistant | None = None,
-    **overrides: Any,
+    **options: Any,
 ) -> Answer:
     """Answer a question from the store at `home` (default CITEQA_HOME), with citations.
 
     The model and store are opened once per home and kept for later calls; pass `store=`
-    an Assistant to use one you manage yourself.
+    an Assistant to use one you manage yourself. `options` as in `qa.options.AskOptions`.
     """
     assistant = store or _assistant_for(home)
-    return assistant.ask(question, history, **overrides)
+    return assistant.ask(question, history, **options)
 
 
 def _assistant_for(home: str | Path | None) -> Assistant:
+    from qa.assistant import Assistant
     from vectorstore.settings import Settings
 
     settings = Settings.from_env(home=home)
@@ -42,4 +66,14 @@ def _assistant_for(home: str | Path | None) -> Assistant:
         return _shared[key]
 
 
-__all__ = ["ABSTAIN_TEXT", "Answer", "Assistant", "Citation", "Evidence", "QuestionError", "ask"]
+__all__ = [
+    "ABSTAIN_TEXT",
+    "Answer",
+    "AskOptions",
+    "Assistant",
+    "Citation",
+    "Evidence",
+    "OptionError",
+    "QuestionError",
+    "ask",
+]

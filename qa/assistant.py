@@ -1,8 +1,8 @@
 """The long-lived assistant: model and store loaded once, questions answered many times.
 
-The answering path is a LangChain composition: condense (heuristic or LLM) → CiteqaRetriever
-(a BaseRetriever) → compose (extractive, or chat model + citation check). `chain()` returns
-the same pieces as one LCEL runnable for use in other chains.
+One question goes: follow-up → staged search (qa.search) → abstain or compose (extractive, or
+a LangChain chat model whose [n] are checked). `retriever()` exposes the search as a LangChain
+`BaseRetriever`, and `chain()` the whole answer as one LCEL runnable, for use in other chains.
 """
 
 from __future__ import annotations
@@ -12,22 +12,25 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from langchain_core.documents import Document
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from prompts import load_prompt
 from qa.checked import stream_checked
+from qa.errors import QuestionError
 from qa.extractive import extractive_answer
 from qa.filters import Filters
 from qa.followup import heuristic_search_query, history_text, user_turns
-from qa.retrieve import CiteqaRetriever, HybridSearcher
+from qa.options import UNSET, AskOptions
+from qa.search import ABSTAIN_BELOW, Searcher
+from qa.search.retriever import CiteqaRetriever
+from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
+from vectorstore.dates import day
 from vectorstore.embed import SentenceTransformerEmbedder
 from vectorstore.ingest import Progress, ingest_paths
 from vectorstore.settings import Settings
@@ -36,19 +39,14 @@ from vectorstore.types import IngestReport, StoredArticle
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_K = 5
-# confidence = best dense cosine + COVERAGE_WEIGHT * (query-IDF coverage of the top sentence
-# + coverage of its chunk); calibrated once on the whole SQuAD dev set (bench/README.md):
-# 96% of answerable questions answered, 88% of unanswerable ones abstained on
-COVERAGE_WEIGHT = 0.25
-ABSTAIN_BELOW = 0.71
+SEARCH_K = 10  # evidence sentences searched for: the answer shows the best k of them
 
-
-class QuestionError(ValueError):
-    """The question cannot be asked as given; the message says why."""
+__all__ = ["Assistant", "QuestionError", "clean_question"]
 
 
 class Assistant:
-    """Settings in the constructor; `ask(question, history, **overrides)` per call."""
+    """Settings in the constructor; `ask(question, history, **options)` per call, where the
+    options are those of `qa.options.AskOptions` (an unknown name is an error)."""
 
     def __init__(
         self,
@@ -66,7 +64,7 @@ class Assistant:
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
         self.store = open_store(self.settings, self.embedder)
-        self.searcher = HybridSearcher(self.store, self.embedder)
+        self.searcher = Searcher(self.store, self.embedder)
         self.llm = llm
         self.k = k
         self.abstain_below = abstain_below
@@ -95,11 +93,10 @@ class Assistant:
 
     def paragraph_of(self, citation: Citation) -> tuple[str, int, int]:
         """The cited sentence's paragraph, and the sentence's offsets inside it."""
-        manifest = self.store.manifest
         key = (citation.article_id, citation.sentence_index)
-        row = manifest.sentence_rows([key]).get(key)
-        text = manifest.text(citation.article_id) or ""
-        span = manifest.paragraph_span(citation.article_id, row[2]) if row else None
+        row = self.store.sentence_rows([key]).get(key)
+        text = self.store.text(citation.article_id) or ""
+        span = self.store.paragraph_span(citation.article_id, row.paragraph) if row else None
         if not span:
             return citation.sentence, 0, len(citation.sentence)
         begin, end = span
@@ -121,68 +118,68 @@ class Assistant:
         rewritten = condense.invoke({"history": history_text(history), "question": question})
         return rewritten.strip() or question
 
-    def chain(self, **overrides: Any) -> Runnable:
+    def chain(self, **options: Any) -> Runnable:
         """question (+ history) → Answer, as one LCEL runnable."""
+        checked = AskOptions.build(options)
         return RunnableLambda(
             lambda x: x if isinstance(x, dict) else {"question": x}
-        ) | RunnableLambda(lambda x: self.ask(x["question"], x.get("history"), **overrides))
+        ) | RunnableLambda(lambda x: self._answer(x["question"], x.get("history"), checked))
 
-    def ask(self, question: str, history: Sequence[Any] | None = None, **overrides: Any) -> Answer:
+    def ask(self, question: str, history: Sequence[Any] | None = None, **options: Any) -> Answer:
+        """The final answer; `options` as in `qa.options.AskOptions`."""
+        return self._answer(question, history, AskOptions.build(options))
+
+    def stream(
+        self, question: str, history: Sequence[Any] | None = None, **options: Any
+    ) -> Iterator[Answer]:
+        """Partial answers as they are composed; the last one is final and fully checked."""
+        return self._stream(question, history, AskOptions.build(options))
+
+    def _answer(
+        self, question: str, history: Sequence[Any] | None, options: AskOptions
+    ) -> Answer:
         final: Answer | None = None
-        for partial in self.stream(question, history, **overrides):
+        for partial in self._stream(question, history, options):
             final = partial
         assert final is not None
         return final
 
-    def stream(
-        self, question: str, history: Sequence[Any] | None = None, **overrides: Any
+    def _stream(
+        self, question: str, history: Sequence[Any] | None, options: AskOptions
     ) -> Iterator[Answer]:
-        """Partial answers as they are composed; the last one is final and fully checked."""
         started = time.perf_counter()
         question = clean_question(question)
-        k = int(overrides["k"]) if overrides.get("k") is not None else self.k
-        if not 1 <= k <= 50:
-            raise QuestionError(f"k must be within 1..50, not {k}")
+        k = options.k if options.k is not None else self.k
         filters = Filters.build(
-            overrides.get("article") or overrides.get("articles"),
-            overrides.get("since"),
-            overrides.get("until"),
-            overrides.get("source"),
+            options.articles, options.since, options.until, options.source,
             self.settings.date_order,
         )
-        llm = overrides.get("llm", self.llm)
-        mode = overrides.get("mode") or ("llm" if llm is not None else "extractive")
+        llm = self.llm if options.llm is UNSET else options.llm
+        mode = options.mode or ("llm" if llm is not None else "extractive")
         if mode == "llm" and llm is None:
             raise QuestionError("answer mode 'llm' needs a chat model (--llm)")
         if self.store.is_empty():
             yield Answer(question, EMPTY_STORE_TEXT, (), True, {}, (), mode)
             return
-        threshold = float(overrides.get("abstain_below", self.abstain_below))
+        threshold = self.abstain_below if options.abstain_below is None else options.abstain_below
 
         t0 = time.perf_counter()
         query = self.search_query(question, history, llm if mode == "llm" else None)
-        retriever = self.retriever(max(k, 10), filters)
-        documents = retriever.invoke(query)
-        result = self.searcher.last_result
-        evidence = tuple(evidence_from(d) for d in documents)
-        retrieve_ms = _ms(t0)
-        signals = result.signals if result else {}
-        confidence = signals.get("dense", 0.0) + COVERAGE_WEIGHT * (
-            signals.get("coverage1", 0.0) + signals.get("coverage_chunk", 0.0)
-        )
+        result = self.searcher.search(query, max(k, SEARCH_K), filters)
+        evidence = result.evidence
         timings = {
-            "retrieve_ms": retrieve_ms,
-            **(result.timings if result else {}),
-            "confidence": round(confidence, 4),
+            "retrieve_ms": elapsed_ms(t0),
+            **result.timings,
+            "confidence": round(result.confidence, 4),
         }
-        if not evidence or confidence < threshold:
-            timings["total_ms"] = _ms(started)
+        if not evidence or result.confidence < threshold:
+            timings["total_ms"] = elapsed_ms(started)
             yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
             return
         t1 = time.perf_counter()
         if mode == "extractive":
             text, citations = extractive_answer(evidence[:k])
-            timings.update(compose_ms=_ms(t1), total_ms=_ms(started))
+            timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
             yield Answer(question, text, citations, False, timings, evidence, mode, query)
             return
         shown = evidence[:k]
@@ -195,7 +192,7 @@ class Assistant:
         deltas = (str(chunk.content) for chunk in llm.stream(messages))
         for text, citations, final in stream_checked(deltas, shown):
             if final:
-                timings.update(compose_ms=_ms(t1), total_ms=_ms(started))
+                timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
                 if not citations:
                     yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
                     return
@@ -224,33 +221,12 @@ def clean_question(question: Any) -> str:
 def format_evidence(evidence: Sequence[Evidence]) -> str:
     lines = []
     for n, e in enumerate(evidence, start=1):
-        when = e.published.date().isoformat() if e.published else "undated"
+        when = day(e.published) or "undated"
         lines.append(f"[{n}] ({e.title}, {when}) {e.sentence}")
     return "\n".join(lines)
-
-
-def evidence_from(document: Document) -> Evidence:
-    m = document.metadata
-    return Evidence(
-        article_id=m["article_id"],
-        sentence_index=int(m["sentence_index"]),
-        sentence=document.page_content,
-        start=int(m["start"]),
-        end=int(m["end"]),
-        score=float(m["score"]),
-        title=m["title"],
-        published=datetime.fromisoformat(m["published"]) if m.get("published") else None,
-        url=m.get("url", ""),
-        source=m.get("source", ""),
-        paragraph=int(m.get("paragraph", 0)),
-        chunk=int(m.get("chunk", 0)),
-    )
 
 
 def _fence() -> str:
     """An unguessable fence so article text cannot close the evidence block."""
     return secrets.token_hex(6)
 
-
-def _ms(since: float) -> float:
-    return round((time.perf_counter() - since) * 1000, 2)

@@ -183,7 +183,7 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
     article that is not stored; the journal is empty; BM25 on disk equals BM25 in memory.
     `origins` ({origin: article id}), when given, must match the manifest's origins.
     """
-    manifest = store.manifest
+    manifest = store._manifest
     assert manifest.pending() == [], f"journal entries left: {manifest.pending()[:5]}"
     ids = manifest.ids()
     assert len(ids) == len(set(ids)), "an article id is stored twice"
@@ -207,7 +207,7 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
                     for i in range(first, last + 1)}
         for i, (start, end, sentence) in enumerate(units.sentences):
             assert rows[(aid, i)][:2] == (start, end), (aid, i)
-            assert rows[(aid, i)][3] == chunk_of[i], (aid, i)
+            assert rows[(aid, i)].chunk == chunk_of[i], (aid, i)
             assert text[start:end] == sentence
             want_sentences[sentence_id(aid, i)] = sentence
         spans = manifest.chunk_sentences((aid, n) for n in range(n_chunks + 1))
@@ -221,8 +221,8 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
         for aid in ids:
             assert manifest.origins_of(aid), f"{aid} is stored but no file holds it"
 
-    for name, collection, want in (("sentence", store.vectors.sentences, want_sentences),
-                                   ("chunk", store.vectors.chunks, want_chunks)):
+    for name, collection, want in (("sentence", store._vectors.sentences, want_sentences),
+                                   ("chunk", store._vectors.chunks, want_chunks)):
         stored_rows = chroma_rows(collection)
         got_ids = [r[0] for r in stored_rows]
         assert len(got_ids) == len(set(got_ids)), f"Chroma {name} ids repeat"
@@ -233,8 +233,8 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
             assert meta["article_id"] == row_id.split(":")[0], row_id
             assert set(meta) == FILTER_FIELDS, f"Chroma {name} {row_id}: {meta}"
 
-    for name, index, want in (("sentence", store.lexical_sentences, want_sentences),
-                              ("chunk", store.lexical_chunks, want_chunks)):
+    for name, index, want in (("sentence", store._bm25_sentences, want_sentences),
+                              ("chunk", store._bm25_chunks, want_chunks)):
         keys = [_split_key(k) for k in want]
         live = bm25_rows(index)
         assert len(live) == len(set(live)), f"a BM25 {name} row is live twice"
@@ -260,7 +260,7 @@ def _ranked(index: LexicalIndex, query: str) -> list[tuple[str, int, float]]:
 def check_cited(answer: Any, store: ArticleStore, stored: Iterable[str]) -> None:
     """Every citation and evidence sentence is `text[start:end]` of a stored article."""
     stored = set(stored)
-    texts = store.manifest.texts([c.article_id for c in (*answer.citations, *answer.evidence)])
+    texts = store.texts([c.article_id for c in (*answer.citations, *answer.evidence)])
     for item in (*answer.citations, *answer.evidence):
         assert item.article_id in stored, f"{item.article_id} is not a stored article"
         assert texts[item.article_id][item.start:item.end] == item.sentence, item

@@ -113,16 +113,16 @@ def assert_well_cited(answer: Answer, assistant: Assistant) -> None:
     assert numbers == list(range(1, len(numbers) + 1)), "citations must be ordered 1..n"
     used = {int(n) for n in _MARKER.findall(answer.text)}
     assert used == set(numbers), (answer.text, numbers)
-    manifest = assistant.store.manifest
+    store = assistant.store
     for citation in answer.citations:
-        text = manifest.text(citation.article_id)
+        text = store.text(citation.article_id)
         assert text is not None, citation
         assert text[citation.start:citation.end] == citation.sentence
-        row = manifest.sentence_rows([(citation.article_id, citation.sentence_index)])
-        assert row[(citation.article_id, citation.sentence_index)][:2] == (citation.start,
-                                                                          citation.end)
+        key = (citation.article_id, citation.sentence_index)
+        row = store.sentence_rows([key])[key]
+        assert (row.start, row.end) == (citation.start, citation.end)
     for e in answer.evidence:
-        assert manifest.text(e.article_id)[e.start:e.end] == e.sentence
+        assert store.text(e.article_id)[e.start:e.end] == e.sentence
 
 
 def assert_abstained(answer: Answer) -> None:
@@ -343,7 +343,7 @@ def test_retriever_is_a_langchain_retriever(assistant):
         assert isinstance(doc, Document)
         m = doc.metadata
         assert {"article_id", "start", "end", "title", "sentence_index", "score"} <= set(m)
-        text = assistant.store.manifest.text(m["article_id"])
+        text = assistant.store.text(m["article_id"])
         assert text[m["start"]:m["end"]] == doc.page_content
     scores = [d.metadata["score"] for d in documents]
     assert scores == sorted(scores, reverse=True)

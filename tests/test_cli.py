@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from qa.cli import main
+from ui.cli import main
 from vectorstore.chroma_store import CHUNKS, SENTENCES
 from vectorstore.settings import Settings
 from vectorstore.store import open_store
@@ -287,7 +287,7 @@ def test_chroma_server_through_cli(tmp_path, chroma_server):
     finally:
         with open_store(Settings(home=home, chroma_url=chroma_server), _Named()) as store:
             for name in (SENTENCES, CHUNKS):
-                store.vectors.client.delete_collection(name)
+                store._vectors.client.delete_collection(name)
 
 
 class _Named:

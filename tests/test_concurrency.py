@@ -241,12 +241,12 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
     assert set(listed_ids) == before | new_ids, f"lost {sorted(lost)[:5]}"
     assert all(len(tally.latencies[e]) >= CLIENTS // 4 for e in ("ask", "chat")), requests
 
-    manifest = served.assistant.store.manifest
-    stored = set(manifest.ids())
+    store = served.assistant.store
+    stored = set(store.article_ids())
     for answer in tally.answers:  # every citation of every answer given is stored text
         for c in answer["citations"]:
             assert c["article_id"] in stored
-            assert manifest.text(c["article_id"])[c["start"]:c["end"]] == c["sentence"]
+            assert store.text(c["article_id"])[c["start"]:c["end"]] == c["sentence"]
     bridge = [a for a in tally.answers if a["question"] == BRIDGE_QUESTION]
     assert bridge and all(any(c["sentence"] == BRIDGE_SENTENCE for c in a["citations"])
                           for a in bridge)

@@ -28,7 +28,6 @@ import pytest
 from click.testing import CliRunner
 
 from qa.assistant import Assistant
-from qa.cli import main
 from tests.store_invariants import (
     Council,
     Reference,
@@ -38,6 +37,7 @@ from tests.store_invariants import (
     report,
     share_model,
 )
+from ui.cli import main
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -244,7 +244,7 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path, embedder, monkeypatch):
         expected = {a.id: a.text for a in current}
         origins = {str(folder / f"council_{a.number:04d}.json"): a.id for a in current}
         with Assistant(home=home) as assistant:
-            lost += len(set(expected) - set(assistant.store.manifest.ids()))
+            lost += len(set(expected) - set(assistant.store.article_ids()))
             try:
                 assert check_store(assistant.store, expected, reference, origins).articles \
                     == ARTICLES

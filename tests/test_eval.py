@@ -12,9 +12,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from qa.baselines import BaselineError, parse_names
-from qa.cli import main
-from qa.evaluate import (
+from qa.eval.baselines import BaselineError, parse_names
+from qa.eval.evaluate import (
     Question,
     missing_evidence,
     read_questions,
@@ -22,8 +21,9 @@ from qa.evaluate import (
     squash,
     summarise,
 )
-from qa.report import fmt
+from qa.eval.report import fmt
 from tests.conftest import SAMPLE_QUESTIONS, SAMPLES
+from ui.cli import main
 
 # measured on samples/questions.jsonl (README "Evaluating"), minus a small margin
 FLOORS = {"hit@1": 0.75, "hit@5": 0.95, "mrr@10": 0.85, "abstained_unanswerable": 0.54,
@@ -140,7 +140,7 @@ def test_usage_errors(tmp_path):
 
 @pytest.mark.unit
 def test_matching_ignores_space_and_case_both_ways():
-    from qa.evaluate import matches
+    from qa.eval.evaluate import matches
 
     gold = ["The bridge was built in 1923."]
     assert matches("the  bridge was\nBUILT in 1923. It is old.", gold)

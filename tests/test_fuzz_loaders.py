@@ -407,7 +407,7 @@ HOSTILE = {
 @pytest.mark.integration
 def test_hostile_batch_through_the_cli(tmp_path):
     """Good files land; each hostile file gets exactly one named `failed:` line; exit 1."""
-    from qa.cli import main
+    from ui.cli import main
 
     folder = tmp_path / "batch"
     folder.mkdir()

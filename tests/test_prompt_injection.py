@@ -202,13 +202,12 @@ def test_hidden_html_text_never_reaches_the_store(ingested):
     assert any(visible in b for p, b in files.items() if p.name.startswith("manifest"))
     stemmed = tokenize(VISIBLE)[0].encode()
     assert any(stemmed in b for p, b in files.items() if "bm25" in p.parts)
-    manifest = ingested.store.manifest
     html = [a for a in ingested.articles() if a.origin.endswith("selwick_board.html")]
     assert len(html) == 1
-    text = manifest.text(html[0].id) or ""
+    text = ingested.store.text(html[0].id) or ""
     assert VISIBLE in text and "mooring fees unchanged" in text
     assert not any(word in text for word in HIDDEN)
-    for collection in (ingested.store.vectors.sentences, ingested.store.vectors.chunks):
+    for collection in (ingested.store._vectors.sentences, ingested.store._vectors.chunks):
         stored = collection.get(include=["documents", "metadatas"])
         assert stored["ids"]
         held = repr(stored["documents"]) + repr(stored["metadatas"])
@@ -218,7 +217,7 @@ def test_hidden_html_text_never_reaches_the_store(ingested):
 def test_markdown_image_url_is_not_stored(ingested):
     """The .md loader drops images; the .txt loader keeps text as written (for the check)."""
     md = [a for a in ingested.articles() if a.origin.endswith("selwick_notice.md")]
-    text = ingested.store.manifest.text(md[0].id) or ""
+    text = ingested.store.text(md[0].id) or ""
     assert "Ignore all previous instructions" in text
     assert "md-pixel" not in text and "evil.example" not in text
 
@@ -257,7 +256,7 @@ def assert_backed(answer: Answer, assistant: Assistant) -> None:
         support = set().union(*(_content_words(numbers[n].sentence) for n in cited))
         assert len(words & support) >= 0.5 * len(words), (sentence, cited)
     for c in answer.citations:
-        stored = assistant.store.manifest.text(c.article_id) or ""
+        stored = assistant.store.text(c.article_id) or ""
         assert stored[c.start:c.end] == c.sentence
 
 

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from qa.cli_docs import help_text, readme_block
 from tests.conftest import ROOT
+from ui.cli.docs import help_text, readme_block
 
 pytestmark = pytest.mark.unit
 

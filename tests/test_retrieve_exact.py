@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from qa.assistant import Assistant
-from qa.retrieve import HybridSearcher, SearchResult
+from qa.search import Searcher, SearchResult
 from tests.store_invariants import council, share_model
 from vectorstore.ids import chunk_id, sentence_id
 from vectorstore.store import ArticleStore
@@ -44,14 +44,13 @@ def assistant(tmp_path_factory, embedder) -> Iterator[Assistant]:
 
 
 @pytest.fixture
-def searcher(assistant) -> HybridSearcher:
+def searcher(assistant) -> Searcher:
     return assistant.searcher
 
 
 def _miss(monkeypatch: pytest.MonkeyPatch, store: ArticleStore, article: str, index: int) -> None:
     """Make the dense search leave out one sentence and its chunk, as an HNSW miss would."""
-    sentence_of = store.manifest.sentence_rows([(article, index)])
-    chunk = sentence_of[(article, index)][3]
+    chunk = store.sentence_rows([(article, index)])[(article, index)].chunk
     hidden = {sentence_id(article, index), chunk_id(article, chunk)}
     dense_sentences, dense_chunks = store.dense_sentences, store.dense_chunks
     monkeypatch.setattr(
@@ -87,7 +86,7 @@ def test_a_sentence_dense_search_missed_keeps_its_score(searcher, monkeypatch):
     # with the old floor (lowest score of each dense list) this sentence's score fell from
     # 1.58 to 1.11, and the dense signal (which decides abstention) to the next sentence's
     assert _score(missed, *target) == pytest.approx(_score(seen, *target), abs=1e-4)
-    assert missed.signals["dense"] == pytest.approx(seen.signals["dense"], abs=1e-4)
+    assert missed.signals.dense == pytest.approx(seen.signals.dense, abs=1e-4)
     assert (missed.evidence[0].article_id, missed.evidence[0].sentence_index) == target
     assert article.answer in missed.evidence[0].sentence
 

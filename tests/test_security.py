@@ -436,7 +436,7 @@ def test_serve_refuses_uploads_over_its_limit(guarded):
 @pytest.mark.parametrize("auth", ["alice", "alice:", ":secret"])
 def test_cli_refuses_malformed_auth(auth, tmp_path):
     """A typo in --auth must stop the server, not start it open."""
-    from qa.cli import main
+    from ui.cli import main
 
     result = CliRunner().invoke(main, ["--home", str(tmp_path), "serve", "--auth", auth])
     assert result.exit_code != 0

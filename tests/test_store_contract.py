@@ -94,7 +94,7 @@ class StoreContract:
     @pytest.fixture
     def store(self, make_store) -> ArticleStore:
         store = make_store()
-        assert store.vectors.counts() == (0, 0), "a fresh store must start without vectors"
+        assert store._vectors.counts() == (0, 0), "a fresh store must start without vectors"
         return store
 
     @pytest.fixture
@@ -106,22 +106,22 @@ class StoreContract:
     @staticmethod
     def assert_consistent(store: ArticleStore) -> None:
         """Manifest, Chroma (both collections) and BM25 (both fields) hold the same articles."""
-        ids = set(store.manifest.ids())
-        assert store.vectors.article_ids() == ids
-        assert store.lexical_sentences.article_ids() == ids
-        assert store.lexical_chunks.article_ids() == ids
+        ids = set(store.article_ids())
+        assert store._vectors.article_ids() == ids
+        assert store._bm25_sentences.article_ids() == ids
+        assert store._bm25_chunks.article_ids() == ids
         sentences = sum(a.sentences for a in store.list_articles())
         chunks = sum(a.chunks for a in store.list_articles())
-        assert store.vectors.counts() == (sentences, chunks)
-        assert len(store.lexical_sentences) == sentences
-        assert len(store.lexical_chunks) == chunks
+        assert store._vectors.counts() == (sentences, chunks)
+        assert len(store._bm25_sentences) == sentences
+        assert len(store._bm25_chunks) == chunks
 
     # -- ingest --------------------------------------------------------------------------------
     def test_ingest_samples_adds_six(self, ingested):
         store, report = ingested
         assert len(report.added) == SAMPLE_COUNT
         assert report.unchanged == () and report.replaced == () and report.failed == ()
-        assert sorted(report.added) == store.manifest.ids()
+        assert sorted(report.added) == store.article_ids()
         assert report.sentences == sum(a.sentences for a in store.list_articles())
         self.assert_consistent(store)
 
@@ -129,22 +129,22 @@ class StoreContract:
         store, _ = ingested
         articles = store.list_articles()
         assert len(articles) == SAMPLE_COUNT
-        _, _, sentence_meta = _all_rows(store.vectors.sentences)
-        _, _, chunk_meta = _all_rows(store.vectors.chunks)
+        _, _, sentence_meta = _all_rows(store._vectors.sentences)
+        _, _, chunk_meta = _all_rows(store._vectors.chunks)
         sentence_vectors = Counter(m["article_id"] for m in sentence_meta)
         chunk_vectors = Counter(m["article_id"] for m in chunk_meta)
         for a in articles:
             assert a.sentences > 0 and a.chunks > 0
-            rows = store.manifest.sentence_rows((a.id, i) for i in range(a.sentences + 1))
+            rows = store._manifest.sentence_rows((a.id, i) for i in range(a.sentences + 1))
             assert sorted(rows) == [(a.id, i) for i in range(a.sentences)], a.title
-            spans = store.manifest.chunk_sentences((a.id, n) for n in range(a.chunks + 1))
+            spans = store._manifest.chunk_sentences((a.id, n) for n in range(a.chunks + 1))
             assert len(spans) == a.chunks, a.title
             covered = [i for n in range(a.chunks) for i in spans[(a.id, n)]]
             assert covered == list(range(a.sentences)), "chunks must tile the sentences"
             assert sentence_vectors[a.id] == a.sentences, a.title
             assert chunk_vectors[a.id] == a.chunks, a.title
-            assert a.chars == len(store.manifest.text(a.id))
-        counts = store.manifest.counts()
+            assert a.chars == len(store.text(a.id))
+        counts = store._manifest.counts()
         assert counts[:3] == (SAMPLE_COUNT, sum(a.sentences for a in articles),
                               sum(a.chunks for a in articles))
         stats = store.stats()
@@ -153,14 +153,14 @@ class StoreContract:
 
     def test_ingest_again_changes_nothing(self, ingested, embedder):
         store, first = ingested
-        before = store.vectors.counts()
-        bm25_before = (len(store.lexical_sentences), len(store.lexical_chunks))
+        before = store._vectors.counts()
+        bm25_before = (len(store._bm25_sentences), len(store._bm25_chunks))
         again = ingest_paths(store, embedder, [SAMPLES])
         assert again.added == () and again.replaced == () and again.failed == ()
         assert sorted(again.unchanged) == sorted(first.added)
         assert again.sentences == 0
-        assert store.vectors.counts() == before
-        assert (len(store.lexical_sentences), len(store.lexical_chunks)) == bm25_before
+        assert store._vectors.counts() == before
+        assert (len(store._bm25_sentences), len(store._bm25_chunks)) == bm25_before
         self.assert_consistent(store)
 
     def test_edited_file_replaces_old_article_everywhere(self, store, embedder, tmp_path):
@@ -168,7 +168,7 @@ class StoreContract:
         first = ingest_paths(store, embedder, [folder])
         assert len(first.added) == SAMPLE_COUNT
         bridge = folder / BRIDGE
-        old_id = store.manifest.article_for_origin(str(bridge))
+        old_id = store._manifest.article_for_origin(str(bridge))
         assert old_id in first.added
         text = bridge.read_text("utf-8")
         assert OLD_BRIDGE_SENTENCE in text
@@ -179,25 +179,25 @@ class StoreContract:
         assert len(second.unchanged) == SAMPLE_COUNT - 1
         new_id = second.replaced[0]
         assert new_id != old_id
-        assert store.manifest.article_for_origin(str(bridge)) == new_id
-        assert not store.manifest.has(old_id)
-        assert store.manifest.text(old_id) is None
-        assert old_id not in store.vectors.article_ids()
-        assert old_id not in store.lexical_sentences.article_ids()
-        assert old_id not in store.lexical_chunks.article_ids()
-        assert new_id in store.vectors.article_ids()
-        assert NEW_BRIDGE_SENTENCE in store.manifest.text(new_id)
+        assert store._manifest.article_for_origin(str(bridge)) == new_id
+        assert not store._manifest.has(old_id)
+        assert store.text(old_id) is None
+        assert old_id not in store._vectors.article_ids()
+        assert old_id not in store._bm25_sentences.article_ids()
+        assert old_id not in store._bm25_chunks.article_ids()
+        assert new_id in store._vectors.article_ids()
+        assert NEW_BRIDGE_SENTENCE in store.text(new_id)
         assert len(store.list_articles()) == SAMPLE_COUNT
         # the old wording is no longer findable by BM25
-        hits = store.lexical_sentences.search("voted 11 to 4", 50)
+        hits = store._bm25_sentences.search("voted 11 to 4", 50)
         assert all(article != old_id for article, _, _ in hits)
         self.assert_consistent(store)
 
     def test_same_text_under_another_name_is_stored_once(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
         ingest_paths(store, embedder, [folder])
-        counts = store.vectors.counts()
-        bridge_id = store.manifest.article_for_origin(str(folder / BRIDGE))
+        counts = store._vectors.counts()
+        bridge_id = store._manifest.article_for_origin(str(folder / BRIDGE))
         copy = tmp_path / "elsewhere" / "copy_of_bridge.txt"
         copy.parent.mkdir()
         shutil.copy(folder / BRIDGE, copy)
@@ -206,8 +206,8 @@ class StoreContract:
         assert report.unchanged == (bridge_id,)
         assert report.added == () and report.replaced == () and report.failed == ()
         assert len(store.list_articles()) == SAMPLE_COUNT
-        assert store.vectors.counts() == counts
-        assert store.manifest.article_for_origin(str(copy)) == bridge_id
+        assert store._vectors.counts() == counts
+        assert store._manifest.article_for_origin(str(copy)) == bridge_id
 
         # editing one of the two files keeps the article the other file still holds
         original = folder / BRIDGE
@@ -215,7 +215,7 @@ class StoreContract:
             OLD_BRIDGE_SENTENCE, NEW_BRIDGE_SENTENCE), "utf-8")
         edited = ingest_paths(store, embedder, [original])
         assert len(edited.replaced) == 1
-        assert store.manifest.has(bridge_id), "the copy still refers to the old text"
+        assert store._manifest.has(bridge_id), "the copy still refers to the old text"
         assert len(store.list_articles()) == SAMPLE_COUNT + 1
         self.assert_consistent(store)
 
@@ -225,31 +225,31 @@ class StoreContract:
         keep = sorted(set(report.added) - set(victims))
         assert sorted(store.remove([*victims, "0000000000000000"])) == victims
         for victim in victims:
-            assert not store.manifest.has(victim)
-            assert store.manifest.origins_of(victim) == []
-            assert store.manifest.sentence_rows([(victim, 0)]) == {}
-        assert store.manifest.ids() == keep
+            assert not store._manifest.has(victim)
+            assert store._manifest.origins_of(victim) == []
+            assert store._manifest.sentence_rows([(victim, 0)]) == {}
+        assert store.article_ids() == keep
         self.assert_consistent(store)
         assert store.remove(victims) == []  # already gone: nothing to do
 
         assert sorted(store.remove(keep)) == keep
         assert store.is_empty()
-        assert store.vectors.counts() == (0, 0)
-        assert store.vectors.article_ids() == set()
-        assert store.lexical_sentences.article_ids() == set()
-        assert store.lexical_chunks.article_ids() == set()
-        assert store.manifest.counts() == (0, 0, 0, 0)
+        assert store._vectors.counts() == (0, 0)
+        assert store._vectors.article_ids() == set()
+        assert store._bm25_sentences.article_ids() == set()
+        assert store._bm25_chunks.article_ids() == set()
+        assert store._manifest.counts() == (0, 0, 0, 0)
 
     def test_every_vector_belongs_to_a_verbatim_stored_sentence(self, ingested, embedder):
         """Chroma keeps vectors and ids only; each must match a stored span's own embedding."""
         store, _ = ingested
-        ids, vectors, metas = _all_rows(store.vectors.sentences)
+        ids, vectors, metas = _all_rows(store._vectors.sentences)
         assert len(ids) == sum(a.sentences for a in store.list_articles())
         # filter fields only: positions live in the ids (each field costs Chroma time per row)
         assert all(set(m) == FILTER_FIELDS for m in metas)
-        texts = store.manifest.texts(store.manifest.ids())
+        texts = store.texts(store.article_ids())
         keys = [parse_vector_id(i) for i in ids]
-        rows = store.manifest.sentence_rows(keys)
+        rows = store._manifest.sentence_rows(keys)
         spans = []
         for vector_id, key in zip(ids, keys, strict=True):
             assert vector_id == f"{key[0]}:s{key[1]}"
@@ -261,9 +261,9 @@ class StoreContract:
         assert float(np.min(np.sum(fresh * vectors, axis=1))) > 0.98
         # chunk vectors are the normalised mean of their whole stored sentences
         by_key = {key: vectors[i] for i, key in enumerate(keys)}
-        chunk_ids, chunk_vectors, _ = _all_rows(store.vectors.chunks)
+        chunk_ids, chunk_vectors, _ = _all_rows(store._vectors.chunks)
         chunk_keys = [parse_vector_id(i) for i in chunk_ids]
-        chunk_spans = store.manifest.chunk_sentences(chunk_keys)
+        chunk_spans = store._manifest.chunk_sentences(chunk_keys)
         assert len(chunk_spans) == len(chunk_ids)
         for vector, (article, number) in zip(chunk_vectors, chunk_keys, strict=True):
             members = [by_key[(article, i)] for i in chunk_spans[(article, number)]]
@@ -353,7 +353,7 @@ class StoreContract:
             from vectorstore.store import ArticleStore
             settings = Settings(home=Path({str(home)!r}), chroma_url={settings.chroma_url!r})
             store = ArticleStore(settings, {store.model_name!r}, 384)
-            print(json.dumps(store.manifest.ids()))
+            print(json.dumps(store.article_ids()))
             store.close()
         """)
         held = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -400,7 +400,7 @@ class TestServerStore(StoreContract):
     def test_another_store_cannot_take_over_the_collections(self, ingested, embedder, tmp_path):
         """Two homes on one server must not share collections: each manifest would be wrong."""
         store, _ = ingested
-        before = store.vectors.counts()
+        before = store._vectors.counts()
         with pytest.raises(ChromaError, match="belongs to another citeqa store") as caught:
             open_store(Settings(home=tmp_path / "other", chroma_url=self.url), embedder)
         assert store.store_id in str(caught.value)
@@ -410,7 +410,7 @@ class TestServerStore(StoreContract):
             assert other.vectors.counts()[0] > 0
             other.vectors.client.delete_collection("citeqa-b_sentences")
             other.vectors.client.delete_collection("citeqa-b_chunks")
-        assert store.vectors.counts() == before
+        assert store._vectors.counts() == before
         self.assert_consistent(store)
 
 
@@ -418,7 +418,7 @@ class TestServerStore(StoreContract):
 def test_manifest_lookups_group_keys_by_article_in_bounded_queries() -> None:
     """sentence_rows/chunk_sentences ask SQLite once per article, never with more numbers per
     statement than allowed: keys are grouped, deduplicated, sorted and split."""
-    from vectorstore.manifest import _by_article
+    from vectorstore._manifest import _by_article
 
     keys = [("b", 3), ("a", 2), ("b", 1), ("a", 2), ("b", 2), ("b", 5), ("b", 4)]
     assert _by_article(keys, most=2) == [("b", [1, 2]), ("b", [3, 4]), ("b", [5]), ("a", [2])]

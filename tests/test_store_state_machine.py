@@ -219,7 +219,7 @@ def test_copies_ingested_together_are_all_recorded(store, embedder, tmp_path):
     folder = _folder_of(tmp_path, {"a.json": same, "b.json": same})
     ingest_paths(store, embedder, [folder])
     for name in ("a.json", "b.json"):
-        assert store.manifest.article_for_origin(str(folder / name)) == article_id(same)
+        assert store._manifest.article_for_origin(str(folder / name)) == article_id(same)
     _folder_of(tmp_path, {"a.json": other})
     ingest_paths(store, embedder, [folder / "a.json"])
     origins = {str(folder / "a.json"): article_id(other), str(folder / "b.json"): article_id(same)}
@@ -244,7 +244,7 @@ def test_replace_interrupted_before_removing_the_old_article(settings, embedder,
         with pytest.raises(KeyboardInterrupt):
             ingest_paths(store, embedder, [folder])
         monkeypatch.undo()
-        assert set(store.manifest.ids()) == {article_id(old), article_id(new)}
+        assert set(store.article_ids()) == {article_id(old), article_id(new)}
     with open_store(settings, embedder) as store:
         check_store(store, {article_id(new): new}, Reference(embedder),
                     {str(folder / "a.json"): article_id(new)})

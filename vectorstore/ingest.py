@@ -75,45 +75,19 @@ def ingest_articles(
     """Store new articles, skip known ones, replace edited ones (matched by origin)."""
     started = time.perf_counter()
     progress = progress or NoProgress()
-    manifest = store.manifest
-    added: list[str] = []
-    unchanged: list[str] = []
-    replaced: list[str] = []
+    incoming = store.sort_incoming(articles)
+    todo = list(incoming.todo)
     failed: list[LoadError] = []
-    superseded: list[str] = []
-    todo: list[Article] = []
-    seen: set[str] = set()
-    copies: list[Article] = []  # same text as an earlier article of this run: named after it
-    for article in articles:
-        previous = manifest.article_for_origin(article.origin)
-        if article.id in seen or manifest.has(article.id):
-            unchanged.append(article.id)
-            if previous != article.id:
-                if article.id in seen:
-                    copies.append(article)  # not stored yet; its origin is set once it is
-                else:
-                    manifest.set_origin(article.origin, article.id)
-                if previous:
-                    superseded.append(previous)
-            continue
-        seen.add(article.id)
-        todo.append(article)
-        if previous and previous != article.id:
-            replaced.append(article.id)
-            superseded.append(previous)
-        else:
-            added.append(article.id)
-
     split = {a.id: split_sentences(a.text, a.id) for a in todo}
     for article in todo:
         if not split[article.id]:
             failed.append(LoadError(article.origin, "no sentences found in the article text"))
     todo = [a for a in todo if split[a.id]]
     good = {a.id for a in todo}
-    added = [a for a in added if a in good]
-    replaced = [a for a in replaced if a in good]
+    added = [a for a in incoming.added if a in good]
+    replaced = [a for a in incoming.replaced if a in good]
 
-    chroma_before = store.vectors.write_seconds
+    chroma_before = store.chroma_write_seconds
     total_sentences = sum(len(split[a.id]) for a in todo)
     advance = progress.task("sentences embedded", total_sentences)
     batch: list[Article] = []
@@ -129,21 +103,17 @@ def ingest_articles(
             store.write(prepared)
             batch, batch_size = [], 0
 
-    for copy in copies:
-        if manifest.has(copy.id):
-            manifest.set_origin(copy.origin, copy.id)
-    orphans = [old for old in dict.fromkeys(superseded) if not manifest.origins_of(old)]
-    store.remove(orphans)
+    store.settle(incoming)
     return IngestReport(
         added=tuple(added),
-        unchanged=tuple(unchanged),
+        unchanged=incoming.unchanged,
         replaced=tuple(replaced),
         failed=tuple(failed),
         sentences=total_sentences,
         seconds=time.perf_counter() - started,
         extra={
             "embed_seconds": embed_seconds,
-            "chroma_seconds": store.vectors.write_seconds - chroma_before,
+            "chroma_seconds": store.chroma_write_seconds - chroma_before,
             "characters": float(sum(len(a.text) for a in todo)),
         },
     )

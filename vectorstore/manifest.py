@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vectorstore.dates import iso
-from vectorstore.types import Article, Chunk, Sentence, StoredArticle
+from vectorstore.types import Article, Chunk, Sentence, SentenceRow, StoredArticle
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -180,14 +180,7 @@ class Manifest:
         return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY id")]
 
     def list_articles(self) -> list[StoredArticle]:
-        rows = self._db.execute(
-            "SELECT id, title, published, source, url, author, origin, sentences, chunks,"
-            " length(text) FROM articles ORDER BY published IS NULL, published DESC, title"
-        )
-        return [
-            StoredArticle(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
-            for r in rows
-        ]
+        return self._rows("ORDER BY published IS NULL, published DESC, title", ())
 
     def text(self, article_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
@@ -221,12 +214,10 @@ class Manifest:
             for r in rows
         ]
 
-    def sentence_rows(
-        self, keys: Iterable[tuple[str, int]]
-    ) -> dict[tuple[str, int], tuple[int, int, int, int]]:
-        """(article_id, idx) -> (start, end, paragraph, chunk); one query per article."""
+    def sentence_rows(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SentenceRow]:
+        """(article_id, idx) -> where the sentence sits; one query per article."""
         return {
-            (article_id, idx): (start, end, paragraph, chunk)
+            (article_id, idx): SentenceRow(start, end, paragraph, chunk)
             for article_id, (idx, start, end, paragraph, chunk) in self._by_number(
                 "sentences", "idx", "start, end, paragraph, chunk", keys
             )
@@ -273,6 +264,31 @@ class Manifest:
         ).fetchone()
         return int(row[0]), int(row[1]), int(row[2]), int(row[3])
 
+    def matching_ids(
+        self,
+        articles: Iterable[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        source: str | None = None,
+    ) -> set[str]:
+        """Ids of articles that pass metadata filters (the BM25 side of a filtered search)."""
+        clauses: list[str] = []
+        args: list[object] = []
+        ids = list(articles)
+        if ids:
+            clauses.append(f"id IN ({','.join('?' * len(ids))})")
+            args.extend(ids)
+        if since is not None:
+            clauses.append("published_ts >= ?")
+            args.append(since)
+        if until is not None:
+            clauses.append("published_ts <= ?")
+            args.append(until)
+        if source:
+            clauses.append("source = ?")
+            args.append(source)
+        where = " AND ".join(clauses) or "1"
+        return {r[0] for r in self._db.execute(f"SELECT id FROM articles WHERE {where}", args)}
 
 
 def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[str, list[int]]]:
@@ -291,30 +307,3 @@ def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[
 
 def _date(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def matching_ids(
-    manifest: Manifest,
-    articles: Iterable[str] = (),
-    since: float | None = None,
-    until: float | None = None,
-    source: str | None = None,
-) -> set[str]:
-    """Ids of articles that pass metadata filters (the BM25 side of a filtered search)."""
-    clauses: list[str] = []
-    args: list[object] = []
-    ids = list(articles)
-    if ids:
-        clauses.append(f"id IN ({','.join('?' * len(ids))})")
-        args.extend(ids)
-    if since is not None:
-        clauses.append("published_ts >= ?")
-        args.append(since)
-    if until is not None:
-        clauses.append("published_ts <= ?")
-        args.append(until)
-    if source:
-        clauses.append("source = ?")
-        args.append(source)
-    where = " AND ".join(clauses) or "1"
-    return {r[0] for r in manifest._db.execute(f"SELECT id FROM articles WHERE {where}", args)}

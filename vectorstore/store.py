@@ -25,7 +25,14 @@ from vectorstore.ids import chunk_id, sentence_id
 from vectorstore.lexical import LexicalIndex
 from vectorstore.manifest import Manifest
 from vectorstore.settings import Settings
-from vectorstore.types import Article, Chunk, Sentence, StoredArticle
+from vectorstore.types import (
+    Article,
+    Chunk,
+    LexicalHit,
+    Sentence,
+    SentenceRow,
+    StoredArticle,
+)
 
 
 class StoreError(RuntimeError):
@@ -60,8 +67,29 @@ class StoreStats:
     chroma: str
 
 
+@dataclass(frozen=True)
+class IncomingArticles:
+    """An ingest's articles sorted against the store before anything is embedded.
+
+    `todo` are new texts to prepare and write; `copies` repeat the text of an earlier article
+    of the same run under another origin (recorded once that article is stored); `superseded`
+    are stored articles whose origin now names another text (removed once nothing names them).
+    """
+
+    todo: tuple[Article, ...]
+    added: tuple[str, ...]
+    replaced: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    copies: tuple[Article, ...]
+    superseded: tuple[str, ...]
+
+
 class ArticleStore:
-    """Opened once per process; `close()` (or `with`) releases the writer lock."""
+    """Opened once per process; `close()` (or `with`) releases the writer lock.
+
+    What answering needs is offered as read methods (dense and BM25 candidates, sentence rows,
+    chunk members, article texts, filters); the manifest, Chroma and BM25 parts are private.
+    """
 
     def __init__(self, settings: Settings, model_name: str, dimension: int):
         self.settings = settings
@@ -78,10 +106,10 @@ class ArticleStore:
             ) from None
         (self.home / "citeqa.pid").write_text(str(os.getpid()))
         try:
-            self.manifest = Manifest(self.home / "manifest.sqlite3")
+            self._manifest = Manifest(self.home / "manifest.sqlite3")
             self._check_model(model_name, dimension)
             self.store_id = self._store_id()
-            self.vectors = ChromaVectors(
+            self._vectors = ChromaVectors(
                 path=None if settings.chroma_url else self.home / "chroma",
                 url=settings.chroma_url,
                 collection=settings.collection,
@@ -89,8 +117,8 @@ class ArticleStore:
             )
             # the chunk query of `dense` runs here while the caller asks for sentences
             self._query_pool = ThreadPoolExecutor(4, thread_name_prefix="citeqa-dense")
-            self.lexical_sentences = LexicalIndex(self.home / "bm25" / "sentences")
-            self.lexical_chunks = LexicalIndex(self.home / "bm25" / "chunks")
+            self._bm25_sentences = LexicalIndex(self.home / "bm25" / "sentences")
+            self._bm25_chunks = LexicalIndex(self.home / "bm25" / "chunks")
             self.model_name = model_name
             self.recover()
         except BaseException:
@@ -106,15 +134,15 @@ class ArticleStore:
     def close(self) -> None:
         if self._lock.is_locked:
             self._query_pool.shutdown(wait=True)
-            self.manifest.close()
-            self.vectors.close()
+            self._manifest.close()
+            self._vectors.close()
             self._lock.release()
 
     def _check_model(self, model_name: str, dimension: int) -> None:
-        stored = self.manifest.get_meta("model")
+        stored = self._manifest.get_meta("model")
         if stored is None:
-            self.manifest.set_meta("model", model_name)
-            self.manifest.set_meta("dimension", str(dimension))
+            self._manifest.set_meta("model", model_name)
+            self._manifest.set_meta("dimension", str(dimension))
         elif stored != model_name:
             raise StoreError(
                 f"the store at {self.home} was built with the embedding model {stored!r}, "
@@ -124,10 +152,10 @@ class ArticleStore:
 
     def _store_id(self) -> str:
         """A random id made once per store; Chroma collections record which store owns them."""
-        found = self.manifest.get_meta("store_id")
+        found = self._manifest.get_meta("store_id")
         if found is None:
             found = uuid.uuid4().hex[:16]
-            self.manifest.set_meta("store_id", found)
+            self._manifest.set_meta("store_id", found)
         return found
 
     # -- writing ---------------------------------------------------------------------------
@@ -138,10 +166,10 @@ class ArticleStore:
         when it commits it, and removes the old one last; killed in between, it leaves the old
         article with no file naming it. Nothing else leaves an article without an origin.
         """
-        pending = [article_id for article_id, _ in self.manifest.pending()]
+        pending = [article_id for article_id, _ in self._manifest.pending()]
         if pending:
             self._erase(pending)
-        orphans = self.manifest.orphans()
+        orphans = self._manifest.orphans()
         self.remove(orphans)
         return [*pending, *orphans]
 
@@ -150,7 +178,7 @@ class ArticleStore:
         if not prepared:
             return
         ids = [p.article.id for p in prepared]
-        self.manifest.begin(ids, "add")
+        self._manifest.begin(ids, "add")
         sentence_ids, sentence_vectors, sentence_meta = [], [], []
         chunk_ids, chunk_vectors, chunk_meta = [], [], []
         sentence_rows, chunk_rows, commits = [], [], []
@@ -170,45 +198,102 @@ class ArticleStore:
                 chunk_rows.append((p.article.id, c.number, c.text))
             chunk_vectors.append(p.chunk_vectors)
             commits.append((p.article, p.sentences, p.chunks, chunk_of))
-        self.vectors.add(
-            self.vectors.sentences,
+        self._vectors.add(
+            self._vectors.sentences,
             sentence_ids,
             np.vstack(sentence_vectors),
             sentence_meta,
         )
-        self.vectors.add(
-            self.vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta
+        self._vectors.add(
+            self._vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta
         )
-        self.lexical_sentences.add(sentence_rows)
-        self.lexical_chunks.add(chunk_rows)
-        self.manifest.commit_articles(commits)
+        self._bm25_sentences.add(sentence_rows)
+        self._bm25_chunks.add(chunk_rows)
+        self._manifest.commit_articles(commits)
+
+    def sort_incoming(self, articles: Sequence[Article]) -> IncomingArticles:
+        """Skip known texts, match edited files to their stored version by origin.
+
+        An unchanged text found under a new origin has that origin recorded at once; the
+        article its origin named before is superseded.
+        """
+        added: list[str] = []
+        unchanged: list[str] = []
+        replaced: list[str] = []
+        superseded: list[str] = []
+        todo: list[Article] = []
+        seen: set[str] = set()
+        copies: list[Article] = []  # same text as an earlier article of this run: named after it
+        for article in articles:
+            previous = self._manifest.article_for_origin(article.origin)
+            if article.id in seen or self._manifest.has(article.id):
+                unchanged.append(article.id)
+                if previous != article.id:
+                    if article.id in seen:
+                        copies.append(article)  # not stored yet; its origin is set once it is
+                    else:
+                        self._manifest.set_origin(article.origin, article.id)
+                    if previous:
+                        superseded.append(previous)
+                continue
+            seen.add(article.id)
+            todo.append(article)
+            if previous and previous != article.id:
+                replaced.append(article.id)
+                superseded.append(previous)
+            else:
+                added.append(article.id)
+        return IncomingArticles(
+            tuple(todo),
+            tuple(added),
+            tuple(replaced),
+            tuple(unchanged),
+            tuple(copies),
+            tuple(superseded),
+        )
+
+    def settle(self, incoming: IncomingArticles) -> list[str]:
+        """After the writes: name stored copies by their origins, and remove superseded
+        articles no origin names any more (a crash before this is finished by `recover`)."""
+        for copy in incoming.copies:
+            if self._manifest.has(copy.id):
+                self._manifest.set_origin(copy.origin, copy.id)
+        orphans = [
+            old for old in dict.fromkeys(incoming.superseded) if not self._manifest.origins_of(old)
+        ]
+        return self.remove(orphans)
+
+    @property
+    def chroma_write_seconds(self) -> float:
+        """Time spent in Chroma's upserts since the store was opened (ingest reports it)."""
+        return self._vectors.write_seconds
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles completely; returns the ids that were present."""
-        present = [a for a in dict.fromkeys(article_ids) if self.manifest.has(a)]
+        present = [a for a in dict.fromkeys(article_ids) if self._manifest.has(a)]
         if present:
-            self.manifest.begin(present, "remove")
+            self._manifest.begin(present, "remove")
             self._erase(present)
         return present
 
     def _erase(self, article_ids: Sequence[str]) -> None:
-        self.vectors.delete_articles(list(article_ids))
-        self.lexical_sentences.remove(article_ids)
-        self.lexical_chunks.remove(article_ids)
-        self.manifest.delete_articles(article_ids)
+        self._vectors.delete_articles(list(article_ids))
+        self._bm25_sentences.remove(article_ids)
+        self._bm25_chunks.remove(article_ids)
+        self._manifest.delete_articles(article_ids)
 
     # -- reading ---------------------------------------------------------------------------
     def list_articles(self) -> list[StoredArticle]:
-        return self.manifest.list_articles()
+        return self._manifest.list_articles()
 
     def resolve_ids(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
         """Full ids for each given id or unique id prefix (as `git` does for hashes)."""
-        ids = self.manifest.ids()
+        ids = self._manifest.ids()
         return {p: [i for i in ids if i.startswith(p)] for p in prefixes}
 
     def stats(self) -> StoreStats:
-        articles, sentences, chunks, chars = self.manifest.counts()
-        sentence_vectors, chunk_vectors = self.vectors.counts()
+        articles, sentences, chunks, chars = self._manifest.counts()
+        sentence_vectors, chunk_vectors = self._vectors.counts()
         return StoreStats(
             articles=articles,
             sentences=sentences,
@@ -221,6 +306,66 @@ class ArticleStore:
             chroma=self.settings.chroma_url or str(self.home / "chroma"),
         )
 
+    def article_ids(self) -> list[str]:
+        return self._manifest.ids()
+
+    def articles(self, article_ids: Iterable[str]) -> dict[str, StoredArticle]:
+        return self._manifest.articles(article_ids)
+
+    def text(self, article_id: str) -> str | None:
+        return self._manifest.text(article_id)
+
+    def texts(self, article_ids: Iterable[str]) -> dict[str, str]:
+        return self._manifest.texts(article_ids)
+
+    def sentence_rows(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], SentenceRow]:
+        """Where each (article id, sentence index) sits; keys not stored are left out."""
+        return self._manifest.sentence_rows(keys)
+
+    def chunk_members(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], range]:
+        """The sentence indexes of each (article id, chunk number)."""
+        return self._manifest.chunk_sentences(keys)
+
+    def paragraph_span(self, article_id: str, paragraph: int) -> tuple[int, int] | None:
+        """(start, end) of a paragraph in its article's text."""
+        return self._manifest.paragraph_span(article_id, paragraph)
+
+    def matching_ids(
+        self,
+        articles: Iterable[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        source: str | None = None,
+    ) -> set[str]:
+        """Ids of the articles passing metadata filters (timestamps in seconds)."""
+        return self._manifest.matching_ids(articles, since, until, source)
+
+    def bm25_sentences(
+        self, query: str, k: int, allowed: set[str] | None = None
+    ) -> list[LexicalHit]:
+        """The k best BM25 sentences; `allowed` limits the articles searched."""
+        return [LexicalHit(*hit) for hit in self._bm25_sentences.search(query, k, allowed)]
+
+    def bm25_chunks(self, query: str, k: int, allowed: set[str] | None = None) -> list[LexicalHit]:
+        """The k best BM25 chunks; `allowed` limits the articles searched."""
+        return [LexicalHit(*hit) for hit in self._bm25_chunks.search(query, k, allowed)]
+
+    def bm25_sentence_scores(
+        self, query: str, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """BM25 of the given sentences (0 where no query term occurs)."""
+        return self._bm25_sentences.scores_for(query, keys)
+
+    def bm25_chunk_scores(
+        self, query: str, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """BM25 of the given chunks (0 where no query term occurs)."""
+        return self._bm25_chunks.scores_for(query, keys)
+
+    def query_coverage(self, query: str, text: str) -> float:
+        """Share of the query's IDF weight (over sentences) whose terms occur in `text`."""
+        return self._bm25_sentences.coverage(query, text)
+
     def dense(
         self, vector: np.ndarray, sentences: int, chunks: int, where: Where | None
     ) -> tuple[list[VectorHit], list[VectorHit]]:
@@ -229,22 +374,22 @@ class ArticleStore:
         return self.dense_sentences(vector, sentences, where), pending.result()
 
     def dense_sentences(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
-        return self.vectors.query(self.vectors.sentences, vector, k, where)
+        return self._vectors.query(self._vectors.sentences, vector, k, where)
 
     def dense_chunks(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
-        return self.vectors.query(self.vectors.chunks, vector, k, where)
+        return self._vectors.query(self._vectors.chunks, vector, k, where)
 
     def sentence_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, sentence index) that has a stored vector."""
-        return self._similarities(self.vectors.sentences, sentence_id, vector, keys)
+        return self._similarities(self._vectors.sentences, sentence_id, vector, keys)
 
     def chunk_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, chunk number) that has a stored vector."""
-        return self._similarities(self.vectors.chunks, chunk_id, vector, keys)
+        return self._similarities(self._vectors.chunks, chunk_id, vector, keys)
 
     def _similarities(
         self,
@@ -254,11 +399,11 @@ class ArticleStore:
         keys: Iterable[tuple[str, int]],
     ) -> dict[tuple[str, int], float]:
         ids = {make_id(a, n): (a, n) for a, n in keys}
-        found = self.vectors.similarities(collection, vector, list(ids))
+        found = self._vectors.similarities(collection, vector, list(ids))
         return {ids[i]: score for i, score in found.items() if i in ids}
 
     def is_empty(self) -> bool:
-        return self.manifest.is_empty()
+        return self._manifest.is_empty()
 
 
 def open_store(settings: Settings, embedder: Embedder) -> ArticleStore:

@@ -44,6 +44,30 @@ class Chunk:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class SentenceRow:
+    """Where a stored sentence sits: `text[start:end]` of its article, in which paragraph and
+    which chunk. Keyed by (article id, sentence index) in the store's read API."""
+
+    start: int
+    end: int
+    paragraph: int
+    chunk: int
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalHit:
+    """One BM25 match: a sentence (number = sentence index) or a chunk (number = chunk number)."""
+
+    article_id: str
+    number: int
+    score: float
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.article_id, self.number)
+
+
 @dataclass(frozen=True)
 class LoadError:
     """One file (or record) that could not be read, and why, in words a user can act on."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.evaluate import Question, latency_metrics, matches, ranking_metrics, split_by_type
+from qa.eval.evaluate import Question, latency_metrics, matches, ranking_metrics, split_by_type
 from vectorstore.embed import Embedder, packaged_model_dir
 from vectorstore.ingest import Progress
 from vectorstore.sentences import split_sentences

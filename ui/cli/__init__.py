@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from qa.cli_common import _assistant, friendly
-from qa.cli_eval import eval_command
+from ui.cli.common import _assistant, friendly
+from ui.cli.eval import eval_command
 from vectorstore.dates import day, iso
 
 
@@ -73,7 +73,7 @@ def main(
 @friendly
 def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
     """Add articles from files and folders (.txt .md .html .json .jsonl)."""
-    from qa.progress import RichProgress
+    from ui.cli.progress import RichProgress
 
     with _assistant(ctx) as assistant, RichProgress(enabled=not quiet) as progress:
         report = assistant.ingest(list(paths), progress)
@@ -225,8 +225,8 @@ def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_ur
           max_upload_mb: int, auth: str | None, paths: tuple[str, ...]) -> None:
     """Open the chat in the browser (Gradio)."""
     from qa.llm import chat_model_from_spec
-    from qa.progress import RichProgress
     from ui.app import serve as serve_app
+    from ui.cli.progress import RichProgress
 
     credentials = None
     if auth:

@@ -109,7 +109,7 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def ranking_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """hit@k and MRR@10 over the answerable rows (shared with qa.baselines)."""
+    """hit@k and MRR@10 over the answerable rows (shared with qa.eval.baselines)."""
     answerable = [r for r in rows if r["answerable"]]
     return {
         "hit@1": _mean(r["hit1"] for r in answerable),
@@ -212,7 +212,7 @@ def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
     Returns what summary.json holds plus the per-question `rows`.
     """
     from qa.assistant import Assistant
-    from qa.baselines import parse_names, run_baselines
+    from qa.eval.baselines import parse_names, run_baselines
 
     names = parse_names(compare)
     picked = spread(read_questions(questions, warn), limit)
@@ -230,8 +230,7 @@ def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
                 raise EvalError("no articles to evaluate against: "
                                 + ("nothing in --corpus could be ingested" if corpus else
                                    f"the store at {settings.home} is empty (use --corpus)"))
-            manifest = assistant.store.manifest
-            texts = manifest.texts(manifest.ids())
+            texts = assistant.store.texts(assistant.store.article_ids())
             missing = missing_evidence(picked, texts.values())
             if missing:
                 warn(f"{len(missing)} gold evidence sentence(s) occur in no ingested article, "
@@ -251,7 +250,7 @@ def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
         "missing_evidence": missing, "rows": rows,
     }
     if out:
-        from qa.report import write_outputs
+        from qa.eval.report import write_outputs
 
         write_outputs(Path(out), result)
     return result

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from qa.cli_common import _settings, friendly
+from ui.cli.common import _settings, friendly
 
 
 @click.command("eval")
@@ -33,9 +33,9 @@ def eval_command(ctx: click.Context, questions: str, more: tuple[str, ...],
     QUESTIONS is JSONL, one {"question", "answers", "evidence", "answerable", "type"} a line.
     Without --corpus the store at --home is evaluated; it is only read.
     """
-    from qa.evaluate import run_eval
-    from qa.progress import RichProgress
-    from qa.report import print_report
+    from qa.eval.evaluate import run_eval
+    from qa.eval.report import print_report
+    from ui.cli.progress import RichProgress
 
     if more and not corpus:
         raise click.UsageError(f"unexpected argument {more[0]!r} (corpus paths need --corpus)")

@@ -1,4 +1,4 @@
-"""The README's CLI reference, generated from the real commands (`python -m qa.cli_docs`).
+"""The README's CLI reference, generated from the real commands (`python -m ui.cli.docs`).
 
 `tests/test_readme.py` fails when the README's block differs from this output, so the
 documented help cannot go stale; `make readme` rewrites the block.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from qa.cli import main
+from ui.cli import main
 
 START = "<!-- cli-help:start -->"
 END = "<!-- cli-help:end -->"

@@ -1,0 +1,1 @@
+"""Evaluation of citeqa against question sets: metrics, baselines and reports (`citeqa eval`)."""

@@ -1,0 +1,100 @@
+"""The staged search: candidates → features → rank → evidence → confidence.
+
+Each stage is a function of its own module with a typed record between them; this module only
+runs them in order and times them. Settings in the constructor, data in `search()`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from qa.filters import Filters
+from qa.search.candidates import (
+    allowed_articles,
+    dense_candidates,
+    gather_candidates,
+    lexical_candidates,
+    with_exact_cosines,
+)
+from qa.search.confidence import Signals
+from qa.search.evidence import chunk_text, select_evidence
+from qa.search.features import candidate_features, refresh_dense
+from qa.search.rank import Ranked, Ranker, WeightedSumRanker, rank
+from qa.search.texts import ArticleTexts
+from qa.timing import elapsed_ms
+from qa.types import Evidence
+from vectorstore.embed import Embedder
+from vectorstore.store import ArticleStore
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The evidence for one question, the signals its confidence reads, and stage timings."""
+
+    evidence: tuple[Evidence, ...]
+    signals: Signals = field(default_factory=Signals)
+    timings: dict[str, float] = field(default_factory=dict)
+    ranked: tuple[Ranked, ...] = ()  # every candidate, best first (for evaluation, training)
+
+    @property
+    def confidence(self) -> float:
+        return self.signals.confidence
+
+
+class Searcher:
+    """Finds evidence sentences for a question in one store."""
+
+    def __init__(self, store: ArticleStore, embedder: Embedder, ranker: Ranker | None = None):
+        self.store = store
+        self.embedder = embedder
+        self.ranker: Ranker = ranker or WeightedSumRanker()
+
+    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+        filters = filters or Filters()
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        vector = self.embedder.embed_query(query)
+        timings["embed_ms"] = elapsed_ms(t0)
+
+        t1 = time.perf_counter()
+        dense = dense_candidates(self.store, vector, filters)
+        timings["dense_ms"] = elapsed_ms(t1)
+
+        t2 = time.perf_counter()
+        allowed = allowed_articles(self.store, filters)
+        lexical = lexical_candidates(self.store, query, allowed)
+        timings["lexical_ms"] = elapsed_ms(t2)
+
+        t3 = time.perf_counter()
+        candidates = gather_candidates(self.store, query, vector, dense, lexical, allowed)
+        texts = ArticleTexts(self.store)  # each article's text read once per search
+        features = candidate_features(self.store, candidates, texts)
+        ranked = rank(features, self.ranker)
+        if ranked and ranked[0].features.key in candidates.bm25_only:
+            candidates = with_exact_cosines(self.store, candidates)
+            ranked = rank(refresh_dense(features, candidates), self.ranker)
+        evidence = select_evidence(self.store, ranked, candidates.rows, k, texts)
+        timings["rank_ms"] = elapsed_ms(t3)
+        signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
+        return SearchResult(tuple(evidence), signals, timings, tuple(ranked))
+
+    def _signals(
+        self,
+        query: str,
+        dense_sentences: dict[tuple[str, int], float],
+        lexical: tuple[tuple, tuple],
+        evidence: list[Evidence],
+        texts: ArticleTexts,
+    ) -> Signals:
+        sentence_hits, chunk_hits = lexical
+        top = evidence[0] if evidence else None
+        return Signals(
+            dense=max(dense_sentences.values(), default=0.0),
+            bm25_sentence=sentence_hits[0].score if sentence_hits else 0.0,
+            bm25_chunk=chunk_hits[0].score if chunk_hits else 0.0,
+            coverage1=self.store.query_coverage(query, top.sentence) if top else 0.0,
+            coverage_chunk=self.store.query_coverage(query, chunk_text(self.store, top, texts))
+            if top
+            else 0.0,
+        )
