@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from vectorstore.errors import CiteqaError
 
-class QuestionError(ValueError):
+
+class QuestionError(ValueError, CiteqaError):
     """The question cannot be asked as given; the message says why."""
 
 

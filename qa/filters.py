@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from vectorstore.dates import parse_date
+from vectorstore.errors import CiteqaError
 
 
-class FilterError(ValueError):
+class FilterError(ValueError, CiteqaError):
     pass
 
 

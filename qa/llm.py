@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vectorstore.errors import CiteqaError
 
-class LLMError(ValueError):
+
+class LLMError(ValueError, CiteqaError):
     pass
 
 

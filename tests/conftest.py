@@ -107,3 +107,20 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+TIERS = frozenset({"unit", "integration", "browser"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test belongs to exactly one tier, and a `unit` test never loads the model: a
+    mislabelled test would make `-m unit` slow or hide a real dependency."""
+    wrong = []
+    for item in items:
+        tiers = {mark.name for mark in item.iter_markers()} & TIERS
+        if len(tiers) != 1:
+            wrong.append(f"{item.nodeid}: tier markers {sorted(tiers) or 'none'}")
+        elif "unit" in tiers and "embedder" in getattr(item, "fixturenames", ()):
+            wrong.append(f"{item.nodeid}: marked unit but loads the embedding model")
+    if wrong:
+        raise pytest.UsageError("test markers:\n  " + "\n  ".join(wrong))

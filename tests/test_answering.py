@@ -205,6 +205,16 @@ def test_k_zero_raises(assistant):
         assistant.ask(BRIDGE_Q, k=0)
 
 
+def test_a_misspelt_option_is_refused_not_ignored(assistant):
+    """`sinse=` used to be read with .get() and silently dropped: the answer ignored the date."""
+    with pytest.raises(QuestionError, match="unknown option 'sinse'"):
+        assistant.ask(FENWICK_Q, sinse="2025-01-01")
+    with pytest.raises(QuestionError, match="unknown option 'sinse'"):
+        list(assistant.stream(FENWICK_Q, sinse="2025-01-01"))
+    with pytest.raises(QuestionError, match="unknown option 'sinse'"):
+        qa.ask(FENWICK_Q, store=assistant, sinse="2025-01-01")
+
+
 def test_control_and_zero_width_characters_are_stripped(assistant):
     plain = assistant.ask(BRIDGE_Q)
     noisy = ("\ufeffWhat will\x00 the\u200b new struc\u200dture replacing the Old\x07 Tanner "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-pytestmark = pytest.mark.unit
+pytestmark = pytest.mark.integration
 
 # Short in characters but long in word pieces (numbers, codes, names) next to plain prose:
 # sorting these by characters mixes very different token counts into one batch.

@@ -407,19 +407,9 @@ class TestServerStore(StoreContract):
         separate = Settings(home=tmp_path / "other", chroma_url=self.url, collection="citeqa-b")
         with open_store(separate, embedder) as other:
             ingest_paths(other, embedder, [SAMPLES / "cold_algae.md"])
-            assert other.vectors.counts()[0] > 0
-            other.vectors.client.delete_collection("citeqa-b_sentences")
-            other.vectors.client.delete_collection("citeqa-b_chunks")
+            assert other._vectors.counts()[0] > 0
+            other._vectors.client.delete_collection("citeqa-b_sentences")
+            other._vectors.client.delete_collection("citeqa-b_chunks")
         assert store._vectors.counts() == before
         self.assert_consistent(store)
 
-
-@pytest.mark.unit
-def test_manifest_lookups_group_keys_by_article_in_bounded_queries() -> None:
-    """sentence_rows/chunk_sentences ask SQLite once per article, never with more numbers per
-    statement than allowed: keys are grouped, deduplicated, sorted and split."""
-    from vectorstore._manifest import _by_article
-
-    keys = [("b", 3), ("a", 2), ("b", 1), ("a", 2), ("b", 2), ("b", 5), ("b", 4)]
-    assert _by_article(keys, most=2) == [("b", [1, 2]), ("b", [3, 4]), ("b", [5]), ("a", [2])]
-    assert _by_article([]) == []

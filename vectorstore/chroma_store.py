@@ -21,6 +21,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 
+from vectorstore.errors import CiteqaError
 from vectorstore.ids import parse_vector_id
 
 DEFAULT_COLLECTION = "citeqa"
@@ -29,7 +30,7 @@ CHUNKS = f"{DEFAULT_COLLECTION}_chunks"
 Where = dict[str, Any]
 
 
-class ChromaError(RuntimeError):
+class ChromaError(RuntimeError, CiteqaError):
     """Chroma could not be reached or refused an operation; the message says which."""
 
 

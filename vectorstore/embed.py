@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from vectorstore.errors import CiteqaError
 from vectorstore.settings import DEFAULT_MODEL
 
 OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -28,7 +29,7 @@ DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 ENCODE_BLOCK = 512  # texts between progress updates (a multiple of the batch size)
 
 
-class EmbeddingError(RuntimeError):
+class EmbeddingError(RuntimeError, CiteqaError):
     """The model cannot be loaded or is not the one we expect."""
 
 

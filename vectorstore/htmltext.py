@@ -14,6 +14,8 @@ import lxml.html
 import trafilatura
 from lxml import etree
 
+from vectorstore.errors import CiteqaError
+
 _HIDDEN_STYLE = re.compile(
     r"(display\s*:\s*none|visibility\s*:\s*(hidden|collapse)"
     r"|font-size\s*:\s*(0+(\.0*)?|\.0+)([a-z]{1,4}|%)?\s*(!\s*important\s*)?(;|$))",
@@ -32,7 +34,7 @@ class HtmlArticle:
     url: str = ""
 
 
-class HtmlError(ValueError):
+class HtmlError(ValueError, CiteqaError):
     pass
 
 

@@ -9,11 +9,13 @@ from pathlib import Path
 
 import platformdirs
 
+from vectorstore.errors import CiteqaError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DATE_ORDERS = ("dmy", "mdy")
 
 
-class SettingsError(ValueError):
+class SettingsError(ValueError, CiteqaError):
     """A setting has a value we cannot use; the message names the setting and the value."""
 
 

@@ -21,6 +21,7 @@ from filelock import FileLock, Timeout
 
 from vectorstore.chroma_store import ChromaVectors, VectorHit, Where
 from vectorstore.embed import Embedder
+from vectorstore.errors import CiteqaError
 from vectorstore.ids import chunk_id, sentence_id
 from vectorstore.lexical import LexicalIndex
 from vectorstore.manifest import Manifest
@@ -35,7 +36,7 @@ from vectorstore.types import (
 )
 
 
-class StoreError(RuntimeError):
+class StoreError(RuntimeError, CiteqaError):
     """The store cannot be used as asked; the message says why and what to do."""
 
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForRetrieverRun,
+    CallbackManagerForRetrieverRun,
+)
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict
 
 from qa.filters import Filters
@@ -19,7 +23,8 @@ from qa.types import Evidence
 
 
 class CiteqaRetriever(BaseRetriever):
-    """`invoke(question)` → the k best evidence sentences; `invoke(question, k=3)` per call."""
+    """`invoke(question)` → the k best evidence sentences; `invoke(question, k=3)` (or
+    `ainvoke`) overrides the constructor's k for one call."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
     searcher: Any
@@ -35,6 +40,18 @@ class CiteqaRetriever(BaseRetriever):
     ) -> list[Document]:
         result = self.searcher.search(query, self.k if k is None else k, self.filters)
         return [evidence_document(e) for e in result.evidence]
+
+    async def _aget_relevant_documents(
+        self,
+        query: str,
+        *,
+        run_manager: AsyncCallbackManagerForRetrieverRun,
+        k: int | None = None,
+    ) -> list[Document]:
+        # BaseRetriever's default drops per-call kwargs, so `ainvoke(q, k=1)` would be a TypeError.
+        return await run_in_executor(
+            None, self._get_relevant_documents, query, run_manager=run_manager.get_sync(), k=k
+        )
 
 
 def evidence_document(e: Evidence) -> Document:

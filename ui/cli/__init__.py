@@ -1,4 +1,7 @@
-"""The `citeqa` command: parse, call the library, print. Library errors become clean messages."""
+"""The `citeqa` command: parse, call the library, print. citeqa's own errors become one-line
+messages (ui.cli.common.friendly); the library is imported inside each command, so `--help`
+loads neither the model stack nor Chroma, LangChain, Gradio or rich.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,6 @@ import click
 
 from ui.cli.common import _assistant, friendly
 from ui.cli.eval import eval_command
-from vectorstore.dates import day, iso
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,7 +126,7 @@ def ask(
     from qa.llm import chat_model_from_spec
 
     model = chat_model_from_spec(llm, llm_base_url) if llm else None
-    turns = json.loads(Path(history).read_text(encoding="utf-8")) if history else None
+    turns = _history(history) if history else None
     with _assistant(ctx, model) as assistant:
         ids = _full_ids(assistant, article)
         answer = assistant.ask(
@@ -146,6 +148,8 @@ def ask(
 @friendly
 def articles(ctx: click.Context, as_json: bool) -> None:
     """List stored articles."""
+    from vectorstore.dates import day, iso
+
     with _assistant(ctx) as assistant:
         rows = assistant.articles()
     if as_json:
@@ -210,19 +214,36 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Interface to listen on (0.0.0.0 exposes the app to your network).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to listen on (0.0.0.0 exposes the app to your network).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=7860, show_default=True)
 @click.option("--llm", help="Chat model for the LLM answer mode, e.g. ollama:llama3.2.")
 @click.option("--llm-base-url", help="Base URL for the chat model's server.")
 @click.option("--max-upload-mb", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--auth", envvar="CITEQA_AUTH", help="USER:PASSWORD required to use the app.")
-@click.option("--ingest", "paths", multiple=True, type=click.Path(exists=True),
-              help="Ingest these files/folders before serving (repeatable).")
+@click.option(
+    "--ingest",
+    "paths",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Ingest these files/folders before serving (repeatable).",
+)
 @click.pass_context
 @friendly
-def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_url: str | None,
-          max_upload_mb: int, auth: str | None, paths: tuple[str, ...]) -> None:
+def serve(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    llm: str | None,
+    llm_base_url: str | None,
+    max_upload_mb: int,
+    auth: str | None,
+    paths: tuple[str, ...],
+) -> None:
     """Open the chat in the browser (Gradio)."""
     from qa.llm import chat_model_from_spec
     from ui.app import serve as serve_app
@@ -240,8 +261,20 @@ def serve(ctx: click.Context, host: str, port: int, llm: str | None, llm_base_ur
             with RichProgress() as progress:
                 click.echo(assistant.ingest(list(paths), progress).summary())
         click.echo(f"citeqa chat on http://{host}:{port}  (Ctrl+C to stop)")
-        serve_app(assistant, host=host, port=port, max_upload_mb=max_upload_mb,
-                  auth=credentials)
+        serve_app(assistant, host=host, port=port, max_upload_mb=max_upload_mb, auth=credentials)
+
+
+def _history(path: str) -> list[Any]:
+    """Earlier turns from --history; a file that is not a JSON list is the user's to fix."""
+    try:
+        turns = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise click.ClickException(f"--history {path}: not JSON ({err})") from None
+    if not isinstance(turns, list):
+        raise click.ClickException(
+            f"--history {path}: expected a JSON list of [question, answer] turns"
+        )
+    return turns
 
 
 def _full_ids(assistant: Any, given: tuple[str, ...]) -> list[str]:

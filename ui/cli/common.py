@@ -1,20 +1,25 @@
 """What every citeqa command shares: settings from the command line, the assistant, and
-library errors turned into one-line messages."""
+citeqa's own errors turned into one-line messages.
+
+Only click is imported at module load, so that `citeqa --help` stays fast; the library is
+imported when a command runs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vectorstore.settings import Settings, SettingsError
-
-KNOWN_ERRORS: tuple[type[Exception], ...] = (SettingsError, ValueError, RuntimeError, OSError)
+if TYPE_CHECKING:
+    from vectorstore.settings import Settings
 
 
 def _settings(ctx: click.Context) -> Settings:
+    from vectorstore.settings import Settings
+
     obj = ctx.obj
     return Settings.from_env(
         home=obj["home"],
@@ -31,8 +36,16 @@ def _assistant(ctx: click.Context, llm: Any = None) -> Any:
     return Assistant(settings=_settings(ctx), llm=llm)
 
 
+def user_facing(err: BaseException) -> bool:
+    """citeqa's own errors (and OSError: a missing file, a full disk) are for the user; any
+    other exception is a bug and must keep its traceback."""
+    from vectorstore.errors import CiteqaError
+
+    return isinstance(err, CiteqaError | OSError)
+
+
 def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn library errors into one-line click errors (exit code 1)."""
+    """Show citeqa's own errors as one-line click errors (exit code 1); re-raise the rest."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -40,7 +53,9 @@ def friendly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except click.ClickException:
             raise
-        except KNOWN_ERRORS as err:
+        except Exception as err:
+            if not user_facing(err):
+                raise
             raise click.ClickException(str(err)) from None
 
     return wrapper

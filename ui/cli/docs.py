@@ -23,8 +23,7 @@ def help_text() -> str:
     runner = CliRunner()
     parts = []
     for args in ([], *[[name] for name in sorted(main.commands)]):
-        result = runner.invoke(main, [*args, "--help"], prog_name="citeqa",
-                               terminal_width=100)
+        result = runner.invoke(main, [*args, "--help"], prog_name="citeqa", terminal_width=100)
         parts.append(f"$ citeqa {' '.join([*args, '--help'])}\n{result.output.rstrip()}")
     return "```text\n" + "\n\n".join(parts) + "\n```"
 
@@ -39,8 +38,9 @@ def update(path: Path) -> bool:
     fresh = help_text()
     if readme_block(readme) == fresh or not _BLOCK.search(readme):
         return False
-    path.write_text(_BLOCK.sub(lambda m: f"{START}\n{fresh}\n{END}", readme, count=1),
-                    encoding="utf-8")
+    path.write_text(
+        _BLOCK.sub(lambda m: f"{START}\n{fresh}\n{END}", readme, count=1), encoding="utf-8"
+    )
     return True
 
 
