@@ -1,7 +1,12 @@
 """Evaluate answers against a question set: plain dicts in, `{metric: value}` out.
 
-A retrieved sentence matches a gold evidence sentence when one contains the other after
-removing all whitespace and case folding (the ReQA convention of ../shared/bench/README.md).
+A sentence is a hit (qa.eval.matching) when it contains a gold evidence sentence or is
+contained in one; for a question with answers and no evidence (NewsQA), when it contains one of
+the answer strings. Both compare after removing all whitespace and case folding.
+
+The reader's figure is `first_citation_hit`: the share of answerable questions whose citation
+[1] is a hit, an abstention counting as a miss. hit@k and MRR rank the answer's evidence list,
+which an abstaining answer still carries, so they measure retrieval, not what a reader is told.
 `run_eval` is the whole `citeqa eval`: store (throwaway with a corpus), questions, baselines,
 report files.
 """
@@ -9,7 +14,6 @@ report files.
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import tempfile
 import time
@@ -18,14 +22,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from qa.eval.matching import Matcher, matcher, squash, uses_answers
+from qa.eval.matching import matches as matches  # re-exported
 from qa.types import Answer
+from vectorstore.errors import CiteqaError
 from vectorstore.ingest import NoProgress, Progress
 from vectorstore.settings import Settings
 
-_SPACE = re.compile(r"\s+")
 
-
-class QuestionSetError(ValueError):
+class QuestionSetError(ValueError, CiteqaError):
     pass
 
 
@@ -38,14 +43,14 @@ class Question:
     answerable: bool
     type: str | None = None
 
+    def matcher(self) -> Matcher:
+        """Whether a sentence is right for this question: its evidence, else its answers."""
+        return matcher(self.evidence, self.answers)
 
-def squash(text: str) -> str:
-    return _SPACE.sub("", text).casefold()
-
-
-def matches(sentence: str, gold: Iterable[str]) -> bool:
-    s = squash(sentence)
-    return bool(s) and any(g and (g in s or s in g) for g in (squash(x) for x in gold))
+    @property
+    def by_answers(self) -> bool:
+        """Judged by the answer-containing rule (answers and no evidence)."""
+        return uses_answers(self.evidence, self.answers)
 
 
 def read_questions(path: str | Path, warn: Callable[[str], None] = print) -> list[Question]:
@@ -66,10 +71,12 @@ def read_questions(path: str | Path, warn: Callable[[str], None] = print) -> lis
                 warn(f"{path}:{number}: question without text, skipped")
                 continue
             evidence = tuple(str(e) for e in record.get("evidence") or [])
+            answers = tuple(str(a) for a in record.get("answers") or [])
+            # without the field, gold evidence or a non-empty answer makes it answerable
+            known = any(e.strip() for e in evidence) or any(a.strip() for a in answers)
             out.append(Question(
-                id=str(record.get("id", number)), question=text,
-                answers=tuple(str(a) for a in record.get("answers") or []), evidence=evidence,
-                answerable=bool(record.get("answerable", bool(evidence))),
+                id=str(record.get("id", number)), question=text, answers=answers,
+                evidence=evidence, answerable=bool(record.get("answerable", known)),
                 type=record.get("type")))
     if not out:
         raise QuestionSetError(f"{path}: no questions")
@@ -77,14 +84,19 @@ def read_questions(path: str | Path, warn: Callable[[str], None] = print) -> lis
 
 
 def score_answer(q: Question, answer: Answer, seconds: float) -> dict[str, Any]:
-    """Per-question row: ranks, hits, citations and latency."""
+    """Per-question row: ranks, hits, citations and latency.
+
+    `rank` is the first hit in the answer's evidence list (kept even when it abstains);
+    `first_citation_hit` is whether citation [1] is a hit: False when it abstains.
+    """
+    hit = q.matcher()
     rank = None
     if q.answerable:
-        for i, e in enumerate(answer.evidence[:10]):
-            if matches(e.sentence, q.evidence):
-                rank = i + 1
-                break
-    cited_gold = [matches(c.sentence, q.evidence) for c in answer.citations]
+        rank = next((i for i, e in enumerate(answer.evidence[:10], 1) if hit(e.sentence)), None)
+    cited_gold = [hit(c.sentence) for c in answer.citations]
+    first = any(g for c, g in zip(answer.citations, cited_gold, strict=True) if c.n == 1)
+    first_hit = q.answerable and not answer.abstained and first
+    answers = [a.casefold() for a in q.answers if a.strip()]
     return {
         "id": q.id, "question": q.question, "type": q.type, "answerable": q.answerable,
         "abstained": answer.abstained, "answer": answer.text,
@@ -93,11 +105,13 @@ def score_answer(q: Question, answer: Answer, seconds: float) -> dict[str, Any]:
         "rank": rank,
         "hit1": rank == 1, "hit5": rank is not None and rank <= 5,
         "hit10": rank is not None and rank <= 10,
-        "cited_first_gold": bool(cited_gold and cited_gold[0]),
+        "first_citation_hit": first_hit, "cited_first_gold": first_hit,  # the old name
         "cited": len(cited_gold), "cited_gold": sum(cited_gold),
-        "answer_recall": any(a.casefold() in answer.text.casefold() for a in q.answers)
-        if q.answers and not answer.abstained else False,
-        "gold": list(q.evidence), "latency_ms": round(seconds * 1000, 2),
+        "answer_recall": any(a in answer.text.casefold() for a in answers)
+        if answers and not answer.abstained else False,
+        "match": "answers" if q.by_answers else "evidence",
+        "gold": list(q.evidence), "answers": list(q.answers),
+        "latency_ms": round(seconds * 1000, 2),
         "top_evidence": answer.evidence[0].sentence if answer.evidence else "",
         "cited_chars": sum(len(c.sentence) for c in answer.citations),
     }
@@ -132,11 +146,14 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     answerable = [r for r in rows if r["answerable"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     cited = sum(r["cited"] for r in rows)
+    first_hit = _mean(r.get("first_citation_hit", r["cited_first_gold"]) for r in answerable)
     summary: dict[str, Any] = {
         "questions": len(rows), "answerable": len(answerable),
         "unanswerable": len(unanswerable),
+        # the reader's figure: [1] is a hit, abstaining on an answerable question a miss
+        "first_citation_hit": first_hit,
         **ranking_metrics(rows),
-        "cited@1": _mean(r["cited_first_gold"] for r in answerable),
+        "cited@1": first_hit,  # the same figure under its old name
         "citation_precision": round(sum(r["cited_gold"] for r in rows) / cited, 4)
         if cited else 0.0,
         "answer_recall": _mean(r["answer_recall"] for r in answerable),
@@ -175,7 +192,7 @@ def evaluate(questions: Sequence[Question], ask: Callable[[str], Answer],
     return summary, rows
 
 
-class EvalError(RuntimeError):
+class EvalError(RuntimeError, CiteqaError):
     """The evaluation cannot run as asked; the message says why."""
 
 
@@ -187,17 +204,29 @@ def spread(questions: Sequence[Question], limit: int | None) -> list[Question]:
     return [questions[int(i * step)] for i in range(limit)]
 
 
-def missing_evidence(questions: Iterable[Question], texts: Iterable[str]) -> list[dict[str, str]]:
-    """Gold sentences that occur in no stored article: such a question cannot be a hit."""
+def missing_evidence(questions: Iterable[Question], texts: Iterable[str]) -> list[dict[str, Any]]:
+    """Gold sentences that occur in no stored article, and answer-only questions none of whose
+    answers occurs in any (`{"id", "answers"}`): such a question cannot be a hit."""
     haystack = "\x00".join(squash(t) for t in texts)
     found: dict[str, bool] = {}
-    out = []
+    out: list[dict[str, Any]] = []
     for q in questions:
+        if q.by_answers:
+            keys = [k for k in (squash(a) for a in q.answers) if k]
+            if not any(found.setdefault(k, k in haystack) for k in keys):
+                out.append({"id": q.id, "answers": list(q.answers)})
+            continue
         for gold in dict.fromkeys(q.evidence):
             key = squash(gold)
             if key and found.setdefault(key, key in haystack) is False:
                 out.append({"id": q.id, "evidence": gold})
     return out
+
+
+def missing_text(item: dict[str, Any]) -> str:
+    """A `missing_evidence` item as shown: the gold sentence, or the answers joined."""
+    text = item["evidence"] if "evidence" in item else " | ".join(item["answers"])
+    return str(text)
 
 
 def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
@@ -233,11 +262,13 @@ def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
             texts = assistant.store.texts(assistant.store.article_ids())
             missing = missing_evidence(picked, texts.values())
             if missing:
-                warn(f"{len(missing)} gold evidence sentence(s) occur in no ingested article, "
-                     f"so those questions cannot be hits: is the corpus right? (first: question "
-                     f"{missing[0]['id']}: {missing[0]['evidence'][:80]!r})")
+                first = missing_text(missing[0])[:80]
+                warn(f"{len(missing)} gold evidence sentence(s) or answer set(s) occur in no "
+                     f"ingested article, so those questions cannot be hits: is the corpus "
+                     f"right? (first: question {missing[0]['id']}: {first!r})")
             summary, rows = evaluate(picked, assistant.ask, progress.task("citeqa", len(picked)))
             summary["missing_evidence"] = len(missing)
+            summary["judged_by_answers"] = sum(q.by_answers for q in picked)
             runs = run_baselines(names, picked, texts, assistant.embedder, progress, Path(tmp))
     for run in runs:
         for row, theirs in zip(rows, run.rows, strict=True):

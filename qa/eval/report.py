@@ -16,14 +16,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from qa.eval.evaluate import missing_text
+
 # (label, summary key, format); a summary without the key shows "-"
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("questions", "questions", "n"),
+    ("first citation [1] is a hit", "first_citation_hit", "f"),
     ("evidence hit@1", "hit@1", "f"),
     ("evidence hit@5", "hit@5", "f"),
     ("evidence hit@10", "hit@10", "f"),
     ("MRR@10", "mrr@10", "f"),
-    ("first citation is gold", "cited@1", "f"),
     ("citation precision", "citation_precision", "f"),
     ("answer recall", "answer_recall", "f"),
     ("answered (answerable)", "answered_answerable", "f"),
@@ -34,7 +36,8 @@ METRICS: tuple[tuple[str, str, str], ...] = (
     ("index build s", "index_s", "ms"),
     ("gold evidence in no article", "missing_evidence", "n"),
 )
-TYPE_COLUMNS = (("n", "questions", "n"), ("hit@1", "hit@1", "f"), ("hit@5", "hit@5", "f"),
+TYPE_COLUMNS = (("n", "questions", "n"), ("[1] hit", "first_citation_hit", "f"),
+                ("hit@1", "hit@1", "f"), ("hit@5", "hit@5", "f"),
                 ("MRR@10", "mrr@10", "f"), ("answered", "answered_answerable", "f"),
                 ("abstained", "abstained_unanswerable", "f"))
 WORST_MISSES = 20
@@ -53,8 +56,8 @@ def fmt(summary: dict[str, Any], key: str, kind: str) -> str:
     return f"{value:,.0f}"
 
 
-_ANSWERABLE_ONLY = {"hit@1", "hit@5", "hit@10", "mrr@10", "cited@1", "answer_recall",
-                    "answered_answerable"}
+_ANSWERABLE_ONLY = {"first_citation_hit", "hit@1", "hit@5", "hit@10", "mrr@10", "cited@1",
+                    "answer_recall", "answered_answerable"}
 
 
 def _columns(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -62,15 +65,25 @@ def _columns(result: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def notes(result: dict[str, Any]) -> list[str]:
-    out = []
+    out = ["first citation [1] is a hit: share of answerable questions whose [1] is right, an "
+           "abstention counting as a miss; evidence hit@k and MRR rank the evidence list, which "
+           "an abstaining answer still has."]
+    by_answers = result["summary"].get("judged_by_answers", 0)
+    if by_answers:
+        out.append(f"{by_answers} question(s) have answers and no gold evidence: for them a "
+                   "sentence is a hit when it contains an answer string (case and spaces "
+                   "ignored).")
     if "naive" in result["baselines"]:
         out.append("naive returns 4 chunks of ~1000 characters: its hit@5 and hit@10 are hit@4, "
                    "and it never abstains.")
     if any(n != "naive" for n in result["baselines"]):
         out.append("bm25/dense rank sentences and never abstain; a reader reads their top one.")
+    if result["baselines"]:
+        out.append("baselines never abstain: their first citation is their top-1 hit.")
     if result["missing_evidence"]:
-        out.append(f"{len(result['missing_evidence'])} gold evidence sentence(s) occur in no "
-                   "ingested article: those questions cannot be hits. Is the corpus right?")
+        out.append(f"{len(result['missing_evidence'])} gold evidence sentence(s) or answer "
+                   "set(s) occur in no ingested article: those questions cannot be hits. Is "
+                   "the corpus right?")
     return out
 
 
@@ -181,18 +194,19 @@ def _misses(rows: Sequence[dict[str, Any]]) -> str:
         f"<tr><td>{e(str(r['id']))}</td><td>{e(str(r['type'] or ''))}</td>"
         f"<td class=n>{e(str(r['rank'] or '>10'))}</td><td>{e(r['question'])}</td>"
         f"<td>{e(r['top_evidence'])}</td><td><ul>"
-        + "".join(f"<li>{e(g)}</li>" for g in r["gold"]) + "</ul></td></tr>"
+        + "".join(f"<li>{e(g)}</li>" for g in r["gold"] or
+                  [f"answer: {a}" for a in r.get("answers", [])]) + "</ul></td></tr>"
         for r in misses[:WORST_MISSES])
     return (f"<h2>Worst misses</h2><p>{len(misses)} answerable question(s) without gold evidence "
             f"in the top 5; the first {min(len(misses), WORST_MISSES)}:</p><table><tr><th>id</th>"
             "<th>type</th><th>rank</th><th>question</th><th>our top evidence</th>"
-            f"<th>gold evidence</th></tr>{body}</table>")
+            f"<th>gold evidence (or answers)</th></tr>{body}</table>")
 
 
-def _missing(missing: Sequence[dict[str, str]]) -> str:
+def _missing(missing: Sequence[dict[str, Any]]) -> str:
     if not missing:
         return ""
-    items = "".join(f"<li>{html.escape(str(m['id']))}: {html.escape(m['evidence'])}</li>"
+    items = "".join(f"<li>{html.escape(str(m['id']))}: {html.escape(missing_text(m))}</li>"
                     for m in missing[:WORST_MISSES])
     return f"<h2>Gold evidence in no article</h2><ul>{items}</ul>"
 
@@ -205,17 +219,18 @@ def _charts(result: dict[str, Any]) -> str:
     import numpy as np
 
     groups = {"all": result["summary"], **result["summary"].get("by_type", {})}
-    keys = ("hit@1", "hit@5", "answered_answerable", "abstained_unanswerable")
+    keys = ("first_citation_hit", "hit@1", "hit@5", "answered_answerable",
+            "abstained_unanswerable")
     fig = Figure(figsize=(9, 3.6))
     ax = fig.add_subplot()
     x = np.arange(len(groups))
     for i, key in enumerate(keys):
         values = [float("nan") if fmt(s, key, "f") == "-" else s[key] for s in groups.values()]
-        ax.bar(x + (i - 1.5) * 0.2, values, 0.2, label=key)
+        ax.bar(x + (i - (len(keys) - 1) / 2) * 0.16, values, 0.16, label=key)
     ax.set_xticks(x, list(groups))
     ax.set_ylim(0, 1.25)
     ax.set_title("citeqa by question type")
-    ax.legend(fontsize=8, loc="upper center", ncols=4)
+    ax.legend(fontsize=8, loc="upper center", ncols=len(keys))
     charts = [("Metrics by question type", _png(fig))]
 
     fig = Figure(figsize=(9, 3.2))
