@@ -1,36 +1,40 @@
 """The Gradio chat: cited answers with their sources in view, and the article collection.
 
 `build_app(assistant)` returns the Blocks; `serve(...)` launches it with the safety settings
-(127.0.0.1, no share link, no SSR, no analytics, upload limits, the store folder blocked).
+(127.0.0.1, no share link, no SSR, no analytics, upload limits, the store folder blocked,
+uploads removed from Gradio's temporary folder once ingested and when the server stops).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from qa.assistant import MAX_QUESTION_CHARS, Assistant, QuestionError
-from qa.filters import FilterError
-from qa.followup import message_text
-from qa.types import Answer
+from qa.assistant import MAX_QUESTION_CHARS, Assistant
+from ui.api import article_ids, ask_options, checked
+from ui.chat import Update, answer_updates
 from ui.render import (
     CSS,
     articles_table,
-    chat_text,
-    escape_markdown,
+    articles_view,
+    cut,
+    id_choices,
+    label_choices,
+    plain,
     sources_html,
-    unescape_markdown,
 )
+from ui.uploads import discard_uploads, upload_result
 from vectorstore.loaders import SUPPORTED
 
 ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks"]
 UPLOAD_TYPES = [s for s in SUPPORTED if s != ".markdown"]
+# uploads nobody added are removed after an hour; all of them when the server stops
+DELETE_CACHE = (600, 3600)
 
 
 class GradioProgress:
@@ -52,89 +56,74 @@ class GradioProgress:
 
 def example_questions(assistant: Assistant, limit: int = 4) -> list[str]:
     """Questions built from the newest stored articles' titles."""
-    return [f"What happened: {a.title}?" for a in assistant.articles()[:limit]]
+    return [f"What happened: {cut(plain(a.title), 120)}?" for a in assistant.articles()[:limit]]
 
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     llm_ready = assistant.llm is not None
     modes = ["extractive", "llm"] if llm_ready else ["extractive"]
 
-    def answer_stream(question: str, history: list[dict[str, Any]], k: float, mode: str,
-                      since: str, until: str, source: str
-                      ) -> Iterator[tuple[list[dict[str, Any]], str, str, Any]]:
-        history = list(history or [])
-        shown = escape_markdown(question or "")
-        try:
-            turns = [(unescape_markdown(message_text(m.get("content"))), "")
-                     for m in history if m.get("role") == "user"]
-            history = [*history, {"role": "user", "content": shown},
-                       {"role": "assistant", "content": "Searching the articles…"}]
-            yield history, "", sources_html(None, None), None
-            final: Answer | None = None
-            for partial in assistant.stream(
-                    question, turns, k=int(k), mode=mode, since=since or None,
-                    until=until or None, source=source or None):
-                final = partial
-                for text in _growing(partial.text):
-                    history[-1] = {"role": "assistant", "content": chat_text(text)}
-                    yield history, "", sources_html(None, None), None
-            assert final is not None
-            history[-1] = {"role": "assistant", "content": chat_text(final.text)}
-            yield history, "", sources_html(final, assistant.paragraph_of), final.to_dict()
-        except (QuestionError, FilterError) as err:
-            history[-1:] = [{"role": "assistant", "content": escape_markdown(f"⚠ {err}")}]
-            yield history, question, sources_html(None, None), None
+    def answer_ui(question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any,
+                  source: Any) -> Iterator[Update]:
+        yield from answer_updates(assistant, question, history, k, mode, since, until, source,
+                                  ui=True)
 
+    def answer_api(question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any,
+                   source: Any) -> Iterator[Update]:
+        yield from answer_updates(assistant, question, history, k, mode, since, until, source,
+                                  ui=False)
+
+    @checked
     def api_ask(question: str, k: int = 5, since: str = "", until: str = "",
                 source: str = "") -> dict[str, Any]:
         """Answer one question: text, citations and abstention, as JSON."""
-        try:
-            answer = assistant.ask(question, None, k=int(k), since=since or None,
-                                   until=until or None, source=source or None)
-        except (QuestionError, FilterError) as err:
-            raise gr.Error(str(err)) from None
-        return answer.to_dict()
+        options = ask_options(k, None, since, until, source)
+        options.pop("mode")
+        return assistant.ask(question, None, **options).to_dict()
 
     def api_articles() -> list[dict[str, Any]]:
         """Stored articles with their counts."""
-        return [dict(zip(ARTICLE_HEADERS, row, strict=True)) for row in _table()]
+        return [dict(zip(ARTICLE_HEADERS, row, strict=True))
+                for row in articles_table(assistant.articles())]
 
+    @checked
     def api_remove(ids: list[str]) -> list[str]:
         """Remove articles by id; returns the ids that were present."""
-        return assistant.remove(list(ids))
+        return assistant.remove(article_ids(ids))
 
     def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()
                ) -> tuple[str, list[list[object]], Any, Any]:
-        paths = [getattr(f, "name", f) for f in files or []]
+        paths = [str(getattr(f, "name", f)) for f in files or []]
         if not paths:
             return "Choose one or more files first.", _table(), gr.update(), None
-        report = assistant.ingest(paths, GradioProgress(progress))
-        failed_files = {Path(f.origin).name.rsplit(":", 1)[0] for f in report.failed}
-        lines = [f"✓ {Path(p).name}" for p in paths if Path(p).name not in failed_files]
-        lines += [f"✗ {Path(f.origin).name}: {f.reason}" for f in report.failed]
-        lines.append(report.summary())
-        return "\n".join(lines), _table(), gr.update(choices=_ids()), None
+        try:
+            report = assistant.ingest(paths, GradioProgress(progress))
+        finally:
+            discard_uploads(paths)  # the text is in the store now; no copy stays behind
+        return upload_result(paths, report), _table(), gr.update(choices=_ids()), None
 
-    def remove(ids: list[str] | None) -> tuple[str, list[list[object]], Any]:
-        removed = assistant.remove(list(ids or []))
-        return f"Removed {len(removed)} article(s).", _table(), gr.update(choices=_ids(),
-                                                                           value=[])
+    @checked
+    def remove(ids: Any) -> tuple[str, list[list[object]], Any]:
+        removed = assistant.remove(article_ids(ids or []))
+        return (f"Removed {len(removed)} article(s).", _table(),
+                gr.update(choices=_ids(), value=[]))
 
     def _table() -> list[list[object]]:
-        return articles_table(assistant.articles())
+        return articles_view(assistant.articles())
 
     def _ids() -> list[tuple[str, str]]:
-        return [(f"{a.title} ({a.id})", a.id) for a in assistant.articles()]
+        return id_choices(assistant.articles())
 
     sources = sorted({a.source for a in assistant.articles() if a.source})
-    with gr.Blocks(title="citeqa", analytics_enabled=False) as app:
+    with gr.Blocks(title="citeqa", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown("## citeqa — answers from your articles, every sentence cited")
         with gr.Tab("Chat"):
             with gr.Row():
-                with gr.Column(scale=3):
+                with gr.Column(scale=3, min_width=320):
                     chat = gr.Chatbot(label="Answers", height=420, render_markdown=True,
                                       sanitize_html=True, elem_id="citeqa-chat",
-                                      allow_tags=False, buttons=["copy"])
+                                      allow_tags=False, buttons=["copy"],
+                                      latex_delimiters=[])
                     question = gr.Textbox(label="Question", placeholder="Ask about the articles",
                                           max_length=MAX_QUESTION_CHARS, elem_id="citeqa-q",
                                           submit_btn=True)
@@ -142,7 +131,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                         clear = gr.Button("Clear conversation", elem_id="citeqa-clear")
                     gr.Examples(example_questions(assistant) or ["What happened?"],
                                 inputs=question, label="Example questions")
-                with gr.Column(scale=2):
+                with gr.Column(scale=2, min_width=240):
                     gr.Markdown("### Sources")
                     panel = gr.HTML(sources_html(None, None), elem_id="citeqa-sources")
             with gr.Accordion("Settings", open=False):
@@ -151,44 +140,44 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                                 label="Answer mode")
                 since = gr.Textbox(label="Published since (YYYY-MM-DD)")
                 until = gr.Textbox(label="Published until (YYYY-MM-DD)")
-                source = gr.Dropdown(["", *sources], value="", label="Source")
+                source = gr.Dropdown([("", ""), *label_choices(sources)], value="",
+                                     label="Source")
             last = gr.JSON(visible=False)
+            # /chat for API clients: the same stream; its history is plain JSON, checked by us
+            api_chat, api_history = gr.Button(visible=False), gr.JSON(visible=False)
         with gr.Tab("Articles"):
             files = gr.File(label="Upload articles", file_count="multiple",
                             file_types=UPLOAD_TYPES, elem_id="citeqa-upload")
             add = gr.Button("Add to collection", variant="primary", elem_id="citeqa-add")
-            result = gr.Textbox(label="Result", lines=4, interactive=False,
+            result = gr.Textbox(label="Result", lines=4, max_lines=20, interactive=False,
                                 elem_id="citeqa-result")
             table = gr.Dataframe(value=_table(), headers=ARTICLE_HEADERS, interactive=False,
-                                 label="Stored articles", elem_id="citeqa-articles")
-            chosen = gr.Dropdown(choices=_ids(), multiselect=True, label="Articles to remove")
-            drop = gr.Button("Remove selected", variant="stop")
+                                 label="Stored articles", elem_id="citeqa-articles",
+                                 wrap=True, latex_delimiters=[],
+                                 column_widths=["16%", "36%", "12%", "16%", "10%", "10%"])
+            chosen = gr.Dropdown(choices=_ids(), multiselect=True, label="Articles to remove",
+                                 elem_id="citeqa-chosen")
+            drop = gr.Button("Remove selected", variant="stop", elem_id="citeqa-drop")
 
         inputs = [question, chat, k, mode, since, until, source]
-        question.submit(answer_stream, inputs, [chat, question, panel, last], api_name="chat",
-                        concurrency_limit=4, concurrency_id="answers")
-        clear.click(lambda: ([], "", sources_html(None, None), None), None,
-                    [chat, question, panel, last], api_name="clear")
+        outputs = [chat, question, panel, last]
+        asking = question.submit(
+            answer_ui, inputs, outputs, api_visibility="private", preprocess=False,
+            trigger_mode="always_last", show_progress_on=[chat],
+            concurrency_limit=4, concurrency_id="answers")
+        api_inputs = [question, api_history, k, mode, since, until, source]
+        api_chat.click(answer_api, api_inputs, outputs, api_name="chat", preprocess=False,
+                       concurrency_limit=4, concurrency_id="answers")
+        clear.click(lambda: ([], "", sources_html(None, None), None), None, outputs,
+                    api_name="clear", cancels=[asking])
         add.click(upload, files, [result, table, chosen, files], api_name="upload",
                   concurrency_limit=1, concurrency_id="writes")
         drop.click(remove, chosen, [result, table, chosen], api_name="remove",
-                   concurrency_limit=1, concurrency_id="writes")
+                   preprocess=False, concurrency_limit=1, concurrency_id="writes")
         gr.api(api_ask, api_name="ask", concurrency_limit=4, concurrency_id="answers")
         gr.api(api_articles, api_name="articles")
         gr.api(api_remove, api_name="remove_ids", concurrency_limit=1, concurrency_id="writes")
     return app
-
-
-def _growing(text: str) -> Iterator[str]:
-    """Reveal an answer sentence by sentence (each piece ends at a citation marker)."""
-    cut = 0
-    while True:
-        at = text.find("] ", cut)
-        if at < 0:
-            break
-        cut = at + 1
-        yield text[:cut]
-    yield text
 
 
 def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
@@ -201,3 +190,4 @@ def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
         max_file_size=f"{max_upload_mb}mb", blocked_paths=[str(assistant.settings.home)],
         auth=auth, show_error=True, prevent_thread_lock=not block, quiet=True,
         footer_links=["api"], css=CSS, mcp_server=False, pwa=False)
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,16 +25,24 @@ AUTHOR_KEYS = ("author", "authors", "byline")
 MAX_JSON_DEPTH = 64
 
 
-def find_files(paths: Iterable[str | Path]) -> Iterator[Path | LoadError]:
-    """Files under the given paths, folders recursively in sorted order; hidden files skipped."""
+def find_files(
+    paths: Iterable[str | Path], skipped: Counter[str] | None = None
+) -> Iterator[Path | LoadError]:
+    """Files under the given paths, folders recursively in sorted order; hidden files skipped.
+    A folder's files of unsupported types are counted by type in `skipped` (".pdf", or
+    "no extension"); a file named explicitly is always tried."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 rel = child.relative_to(path)
                 hidden = any(p.startswith(".") for p in rel.parts)
-                if child.is_file() and not hidden and child.suffix.lower() in SUPPORTED:
+                if not child.is_file() or hidden:
+                    continue
+                if child.suffix.lower() in SUPPORTED:
                     yield child
+                elif skipped is not None:
+                    skipped[child.suffix.lower() or "no extension"] += 1
         elif path.is_file():
             yield path
         else:
@@ -175,21 +184,33 @@ def _field(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-# control characters (NUL, ESC, C1) carry no text and would reach terminals and pages as
-# escape sequences; tabs and line breaks stay
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Control characters (NUL, ESC, C1) carry no text and would reach terminals and pages as
+# escape sequences; tabs and line breaks stay. Removed from every field, the text included:
+# explicit bidi formatting (embeddings and overrides U+202A-U+202E, isolates U+2066-U+2069),
+# which reorders everything after it on screen (a cited sentence could show reversed, or
+# reverse the citation marks after it), and the zero-width spaces U+200B, U+2060, U+FEFF,
+# which only hide. Removing them before the text is split keeps every citation verbatim
+# `text[start:end]`. The text keeps the joiners U+200C/U+200D (Persian and Indic spelling,
+# emoji) and the marks U+200E/U+200F/U+061C (mixed-direction text): they are part of how the
+# text reads and cannot reorder beyond their neighbours.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200b\u2060\ufeff]"
+)
+# titles, sources and authors are shown as labels, beside ids and dates: every bidi and
+# zero-width control goes (marks, joiners, invisible operators too)
+_INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u2060-\u2064\u202a-\u202e\u2066-\u2069\ufeff]")
 
 
 def _as_text(value: Any, field: str) -> str:
-    """A metadata field as one line of text, without control characters."""
+    """A metadata field as one line of text, without control or invisible characters."""
     if value is None:
         return ""
     if isinstance(value, list):
-        return ", ".join(_as_text(v, field) for v in value if v is not None)
+        return ", ".join(p for p in (_as_text(v, field) for v in value if v is not None) if p)
     if isinstance(value, dict):
         return _as_text(value.get("name"), field)
     if isinstance(value, str | int | float):
-        return _CONTROL.sub("", str(value)).strip()
+        return _INVISIBLE.sub("", _CONTROL.sub("", str(value))).strip()
     raise ValueError(f"field {field!r} has an unusable value of type {type(value).__name__}")
 
 
@@ -223,12 +244,12 @@ def _article(
     published = parse_date(fields["published"], date_order)
     return Article(
         id=article_id(body),
-        title=title or _fallback_title(body),
+        title=_as_text(title, "title") or _as_text(_fallback_title(body), "title"),
         text=body,
         published=published,
-        source=str(fields["source"] or ""),
+        source=_as_text(fields["source"] or "", "source"),
         url=str(fields["url"] or ""),
-        author=str(fields["author"] or ""),
+        author=_as_text(fields["author"] or "", "author"),
         origin=origin,
     )
 
