@@ -12,30 +12,33 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate, PromptTemplate
-from langchain_core.runnables import Runnable, RunnableLambda
+from typing import TYPE_CHECKING, Any
 
 from prompts import load_prompt
 from qa.checked import stream_checked
 from qa.errors import QuestionError
 from qa.extractive import extractive_answer
 from qa.filters import Filters
-from qa.followup import heuristic_search_query, history_text, user_turns
+from qa.followup import Context, FollowUps, FollowUpSearch, history_text, resolve, user_turns
+from qa.llm import fit_prompt
 from qa.options import UNSET, AskOptions
 from qa.search import ABSTAIN_BELOW, Searcher
-from qa.search.retriever import CiteqaRetriever
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
 from vectorstore.dates import day
 from vectorstore.embed import SentenceTransformerEmbedder
-from vectorstore.ingest import Progress, ingest_paths
 from vectorstore.settings import Settings
 from vectorstore.store import open_store
 from vectorstore.types import IngestReport, StoredArticle
+
+if TYPE_CHECKING:  # LangChain, the retriever and the loaders load when first used (`citeqa ask`
+    # answers extractively without them): see tests/test_cli_startup.py
+    from langchain_core.runnables import Runnable
+
+    from qa.search.retriever import CiteqaRetriever
+    from vectorstore.ingest import Progress
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_K = 5
@@ -65,6 +68,11 @@ class Assistant:
         )
         self.store = open_store(self.settings, self.embedder)
         self.searcher = Searcher(self.store, self.embedder)
+        self.followups = FollowUps(
+            lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
+            self.store,
+            self.embedder,
+        )
         self.llm = llm
         self.k = k
         self.abstain_below = abstain_below
@@ -81,12 +89,20 @@ class Assistant:
 
     # -- collection ------------------------------------------------------------------------
     def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+        from vectorstore.ingest import ingest_paths
+
         with self.write_lock:
-            return ingest_paths(self.store, self.embedder, paths, progress)
+            try:
+                return ingest_paths(self.store, self.embedder, paths, progress)
+            finally:
+                self.followups.clear()
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
         with self.write_lock:
-            return self.store.remove(article_ids)
+            try:
+                return self.store.remove(article_ids)
+            finally:
+                self.followups.clear()
 
     def articles(self) -> list[StoredArticle]:
         return self.store.list_articles()
@@ -104,22 +120,86 @@ class Assistant:
 
     # -- answering -------------------------------------------------------------------------
     def retriever(self, k: int | None = None, filters: Filters | None = None) -> CiteqaRetriever:
+        from qa.search.retriever import CiteqaRetriever
+
         return CiteqaRetriever(searcher=self.searcher, k=k or self.k, filters=filters or Filters())
 
-    def search_query(self, question: str, history: Sequence[Any] | None = None,
-                     llm: Any = None) -> str:
-        """The standalone question used for retrieval (see qa.followup)."""
+    def search_query(
+        self,
+        question: str,
+        history: Sequence[Any] | None = None,
+        llm: Any = None,
+        filters: Filters | None = None,
+    ) -> str:
+        """The standalone question used for retrieval (see qa.followup): the question itself
+        without history; else the question in the conversation's context, rewritten by the
+        condense prompt when there is a chat model."""
         llm = llm if llm is not None else self.llm
         if not user_turns(history):
             return question
+        context = self.followups.context(history, filters or Filters(), self.abstain_below)
         if llm is None:
-            return heuristic_search_query(question, history)
+            return resolve(question, context)
+        return self._condense(llm)(question, history or (), context) or resolve(question, context)
+
+    def _condense(self, llm: Any) -> Any:
+        """The LLM rewrite: (question, history, context) → standalone question."""
+        from langchain_core.output_parsers import StrOutputParser
+        from langchain_core.prompts import PromptTemplate
+
         condense = PromptTemplate.from_template(load_prompt("condense")) | llm | StrOutputParser()
-        rewritten = condense.invoke({"history": history_text(history), "question": question})
-        return rewritten.strip() or question
+
+        def rewrite(question: str, history: Sequence[Any], context: Context) -> str:
+            text = condense.invoke(
+                {
+                    "history": history_text(history),
+                    "context": context.described(),
+                    "question": question,
+                }
+            )
+            return " ".join(text.split())
+
+        return rewrite
+
+    def _search(
+        self,
+        question: str,
+        history: Sequence[Any] | None,
+        filters: Filters,
+        threshold: float,
+        llm: Any,
+    ) -> FollowUpSearch:
+        """The evidence for a follow-up, in the context of the conversation (qa.followup)."""
+        context = self.followups.context(history, filters, threshold)
+        rewrite = self._condense(llm) if llm is not None else None
+        found = self.followups.search(question, context, filters, threshold, history, rewrite)
+        if rewrite is None:  # the next turn's context starts from this one
+            self.followups.remember(history, question, filters, threshold, context, found)
+        return found
+
+    def _sentence_before(self, evidence: Evidence) -> Evidence | None:
+        """The stored sentence before `evidence` in its article (None for the first)."""
+        if evidence.sentence_index <= 0:
+            return None
+        key = (evidence.article_id, evidence.sentence_index - 1)
+        row = self.store.sentence_rows([key]).get(key)
+        text = self.store.text(evidence.article_id)
+        if row is None or text is None:
+            return None
+        return replace(
+            evidence,
+            sentence_index=key[1],
+            sentence=text[row.start : row.end],
+            start=row.start,
+            end=row.end,
+            paragraph=row.paragraph,
+            chunk=row.chunk,
+        )
 
     def chain(self, **options: Any) -> Runnable:
         """question (+ history) → Answer, as one LCEL runnable."""
+        from langchain_core.runnables import RunnableLambda
+
         checked = AskOptions.build(options)
         return RunnableLambda(
             lambda x: x if isinstance(x, dict) else {"question": x}
@@ -135,9 +215,7 @@ class Assistant:
         """Partial answers as they are composed; the last one is final and fully checked."""
         return self._stream(question, history, AskOptions.build(options))
 
-    def _answer(
-        self, question: str, history: Sequence[Any] | None, options: AskOptions
-    ) -> Answer:
+    def _answer(self, question: str, history: Sequence[Any] | None, options: AskOptions) -> Answer:
         final: Answer | None = None
         for partial in self._stream(question, history, options):
             final = partial
@@ -151,7 +229,10 @@ class Assistant:
         question = clean_question(question)
         k = options.k if options.k is not None else self.k
         filters = Filters.build(
-            options.articles, options.since, options.until, options.source,
+            options.articles,
+            options.since,
+            options.until,
+            options.source,
             self.settings.date_order,
         )
         llm = self.llm if options.llm is UNSET else options.llm
@@ -164,30 +245,42 @@ class Assistant:
         threshold = self.abstain_below if options.abstain_below is None else options.abstain_below
 
         t0 = time.perf_counter()
-        query = self.search_query(question, history, llm if mode == "llm" else None)
-        result = self.searcher.search(query, max(k, SEARCH_K), filters)
-        evidence = result.evidence
+        if history and user_turns(history):
+            found = self._search(
+                question, history, filters, threshold, llm if mode == "llm" else None
+            )
+        else:
+            result = self.searcher.search(question, max(k, SEARCH_K), filters)
+            found = FollowUpSearch(question, result, result.evidence, result.confidence)
+            self.followups.remember((), question, filters, threshold, Context(), found)
+        query, evidence, confidence = found.query, found.evidence, found.confidence
         timings = {
             "retrieve_ms": elapsed_ms(t0),
-            **result.timings,
-            "confidence": round(result.confidence, 4),
+            **found.result.timings,
+            "confidence": round(confidence, 4),
         }
-        if not evidence or result.confidence < threshold:
+        if not evidence or confidence < threshold:
             timings["total_ms"] = elapsed_ms(started)
             yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
             return
         t1 = time.perf_counter()
         if mode == "extractive":
-            text, citations = extractive_answer(evidence[:k])
+            text, citations = extractive_answer(evidence[:k], question, self._sentence_before)
             timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
             yield Answer(question, text, citations, False, timings, evidence, mode, query)
             return
-        shown = evidence[:k]
+        from langchain_core.prompts import ChatPromptTemplate
+
         prompt = ChatPromptTemplate.from_messages(
             [("system", load_prompt("answer")), ("human", "{question}")]
         )
-        messages = prompt.invoke(
-            {"question": question, "evidence": format_evidence(shown), "fence": _fence()}
+        fence = _fence()
+        shown, messages = fit_prompt(  # evidence trimmed to the model's context, if it has one
+            llm,
+            evidence[:k],
+            lambda chosen: prompt.invoke(
+                {"question": question, "evidence": format_evidence(chosen), "fence": fence}
+            ),
         )
         deltas = (str(chunk.content) for chunk in llm.stream(messages))
         for text, citations, final in stream_checked(deltas, shown):
@@ -229,4 +322,3 @@ def format_evidence(evidence: Sequence[Evidence]) -> str:
 def _fence() -> str:
     """An unguessable fence so article text cannot close the evidence block."""
     return secrets.token_hex(6)
-

@@ -1,19 +1,52 @@
-"""The offline answer: the best evidence sentences, verbatim, each with its [n].
+"""The offline answer: the evidence sentence that answers, verbatim, with its [n].
 
-One sentence when it carries the answer; a second or third only when it scores almost as
-well (within EXTRA_MARGIN of the best), shown in article order when they share an article.
+The best sentence always comes first and is always [1]. A second or third sentence is cited
+only when
+* the question asks for more than one fact: a list ("which areas…", "what were…", "who
+  else…"), a reason ("why…") or a sequence ("what happened after…"); then the next evidence
+  sentences scoring within MORE_MARGIN of the best follow, in article order; or
+* the answering sentence refers back to a name the reader needs ("She added that…", "The firm
+  said…", "Its chair, …") and the sentence before it in the same article holds a name: that
+  sentence is cited too, right after the answer.
+
+Before, a second and third sentence followed whenever they scored within 0.03 of the best,
+whatever the question. Measured in one run each (citeqa eval; [1] is the same sentence either
+way, so first-citation hit, hit@k and abstention do not move):
+  SQuAD dev, 600 questions: citation precision 0.606 → 0.634, characters cited 192 → 179,
+    answer recall 0.722 → 0.702 (the extra sentences sometimes held the answer string);
+  samples/questions.jsonl: citation precision 0.725 → 0.691, characters cited 152 → 159 (the
+    sentences naming who "She added…" is: cited on purpose, not counted as evidence).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
+from qa.followup import names
 from qa.types import Citation, Evidence, citation_from
 
-EXTRA_MARGIN = 0.03
+MORE_MARGIN = 0.15
 MAX_SENTENCES = 3
 _BRACKETED_NUMBER = re.compile(r"\[(\d+)\]")
+_ASKS_MORE = re.compile(
+    r"^\W*(why\b|(which|what) (\w+ )?\w+s (are|were|have|had|did|do|will|would|could)\b|"
+    r"which (areas|places|countries|people|companies|firms|teams|groups|towns|ones)\b|"
+    r"what (are|were|else|other)\b|who (are|were|else)\b|what happened (after|next|then|"
+    r"before|since)\b|what did \w+ do (after|next|then)\b|how did (it|this|that|they) "
+    r"(happen|unfold|come about)\b|list\b|name (the|all)\b|in what order\b|"
+    r"what (steps|reasons|measures|areas)\b)",
+    re.IGNORECASE,
+)
+_REFERS_BACK = re.compile(
+    r"^\W*(he|she|they|it|its|his|her|their|this|these|those|the (firm|company|group|"
+    r"council|club|team|agency|court|bank|university|institute|authority|study|"
+    r"organisation|organization|charity|operator|government|ministry|department|"
+    r"statement|report|man|woman|pair|couple))\b",
+    re.IGNORECASE,
+)
+
+Before = Callable[[Evidence], Evidence | None]
 
 
 def quoted(sentence: str) -> str:
@@ -23,13 +56,37 @@ def quoted(sentence: str) -> str:
     return _BRACKETED_NUMBER.sub(r"(\1)", sentence)
 
 
-def extractive_answer(evidence: Sequence[Evidence]) -> tuple[str, tuple[Citation, ...]]:
+def asks_for_more(question: str) -> bool:
+    """A list, a reason or a sequence: more than one sentence may be needed."""
+    return bool(_ASKS_MORE.search(question))
+
+
+def refers_back(sentence: str) -> bool:
+    """The sentence opens with a pronoun or "The firm…": its subject is named before it."""
+    return bool(_REFERS_BACK.search(sentence))
+
+
+def extractive_answer(
+    evidence: Sequence[Evidence], question: str = "", before: Before | None = None
+) -> tuple[str, tuple[Citation, ...]]:
+    """The answer text and its citations. `before(e)` gives the sentence before `e` in its
+    article (None for a first sentence); without it no referent is added."""
     if not evidence:
         return "", ()
-    best = evidence[0].score
-    chosen = [e for e in evidence[:MAX_SENTENCES] if best - e.score <= EXTRA_MARGIN]
-    numbered = {id(e): n for n, e in enumerate(chosen, start=1)}
-    same_article = len({e.article_id for e in chosen}) == 1
-    reading = sorted(chosen, key=lambda e: e.sentence_index) if same_article else chosen
-    text = " ".join(f"{quoted(e.sentence)} [{numbered[id(e)]}]" for e in reading)
-    return text, tuple(citation_from(e, numbered[id(e)]) for e in chosen)
+    best = evidence[0]
+    chosen = [best]
+    if before is not None and refers_back(best.sentence):
+        referent = before(best)
+        if referent is not None and names(referent.sentence):
+            chosen.append(referent)
+    if question and asks_for_more(question):
+        keys = {(e.article_id, e.sentence_index) for e in chosen}
+        extra = [
+            e
+            for e in evidence[1:]
+            if (e.article_id, e.sentence_index) not in keys and best.score - e.score <= MORE_MARGIN
+        ][: MAX_SENTENCES - len(chosen)]
+        extra.sort(key=lambda e: (e.article_id != best.article_id, e.article_id, e.sentence_index))
+        chosen += extra
+    text = " ".join(f"{quoted(e.sentence)} [{n}]" for n, e in enumerate(chosen, start=1))
+    return text, tuple(citation_from(e, n) for n, e in enumerate(chosen, start=1))

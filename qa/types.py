@@ -44,10 +44,16 @@ class Citation:
     start: int
     end: int
     score: float
+    source: str = ""
 
     def footnote(self) -> str:
-        when = f" ({day(self.published)})" if isinstance(self.published, datetime) else ""
-        return f'[{self.n}] {self.title}{when} — "{self.sentence}"'
+        """`[1] Title (Source, 2025-03-14) — "the sentence"`: where and when it was said."""
+        published = self.published
+        when = day(published) if isinstance(published, datetime) else ""
+        if isinstance(published, date) and not isinstance(published, datetime):
+            when = published.isoformat()
+        about = ", ".join(part for part in (self.source, when) if part)
+        return f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"'
 
 
 @dataclass(frozen=True)
@@ -83,4 +89,5 @@ def citation_from(evidence: Evidence, n: int) -> Citation:
         start=evidence.start,
         end=evidence.end,
         score=round(evidence.score, 4),
+        source=evidence.source,
     )

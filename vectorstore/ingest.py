@@ -7,6 +7,7 @@ finished and the next run picks up the rest (already stored articles are skipped
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -43,7 +44,8 @@ def ingest_paths(
     """Read, clean and store every article under `paths`; bad files are reported, not fatal."""
     started = time.perf_counter()
     progress = progress or NoProgress()
-    found = list(find_files(paths))
+    skipped: Counter[str] = Counter()
+    found = list(find_files(paths, skipped))
     failed: list[LoadError] = [f for f in found if isinstance(f, LoadError)]
     files = [f for f in found if isinstance(f, Path)]
     articles: list[Article] = []
@@ -63,6 +65,7 @@ def ingest_paths(
         sentences=report.sentences,
         seconds=time.perf_counter() - started,
         extra=report.extra,
+        skipped=tuple(sorted(skipped.items())),
     )
 
 

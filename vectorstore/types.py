@@ -106,14 +106,28 @@ class IngestReport:
     sentences: int = 0
     seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+    skipped: tuple[tuple[str, int], ...] = ()  # (file type, count): unsupported, not read
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    def skipped_text(self) -> str:
+        """The skip line, e.g. "skipped 2 files of unsupported types: .exe 1, .pdf 1";
+        "" when nothing was skipped."""
+        total = sum(count for _, count in self.skipped)
+        if not total:
+            return ""
+        kinds = ", ".join(f"{kind} {count}" for kind, count in self.skipped)
+        files = "file" if total == 1 else "files"
+        types = "type" if len(self.skipped) == 1 else "types"
+        return f"skipped {total} {files} of unsupported {types}: {kinds}"
+
     def summary(self) -> str:
+        skipped = self.skipped_text()
         return (
             f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
             f"{len(self.replaced)} replaced, {len(self.failed)} failed; "
             f"{self.sentences} sentences embedded in {self.seconds:.1f} s"
+            + (f"; {skipped}" if skipped else "")
         )

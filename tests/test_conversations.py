@@ -1,0 +1,272 @@
+"""Conversations that hold their thread: samples/conversations.jsonl, asked turn by turn.
+
+Each conversation is asked as a chat would ask it: every turn with the earlier turns (questions
+and the answers given) as history. "Cited right" is: not abstained, and the sentence cited [1]
+contains the turn's evidence string (or one of them). The floors are figures measured on this
+set (samples/README.md); a drop below them is a regression of the follow-up mechanism.
+
+Another engineer's held-out set can be run the same way: CITEQA_CONVERSATIONS=path/to.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from qa.assistant import Assistant
+from qa.types import Answer
+from tests.conftest import SAMPLES, SEED_DIR
+from tests.store_invariants import share_model
+
+pytestmark = pytest.mark.integration
+
+CONVERSATIONS = Path(
+    os.environ.get("CITEQA_CONVERSATIONS")
+    or Path(__file__).resolve().parent.parent / "samples" / "conversations.jsonl"
+)
+FOLLOW_UP_FLOOR = 0.80  # follow-up turns cited right (measured 0.81; issue #16 asks 0.85)
+FIRST_TURN_FLOOR = 0.90  # first turns cited right (measured 0.97)
+WRONGLY_ABSTAINED_CEILING = 0.05  # answerable follow-ups abstained on (measured 0.01)
+
+
+@dataclass(frozen=True)
+class Turn:
+    question: str
+    evidence: tuple[str, ...]
+    article: str
+    answerable: bool
+
+
+def read_conversations(path: Path = CONVERSATIONS) -> list[tuple[str, list[Turn]]]:
+    conversations = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        turns = []
+        for turn in item["turns"]:
+            evidence = turn.get("evidence") or ()
+            turns.append(
+                Turn(
+                    turn["question"],
+                    (evidence,) if isinstance(evidence, str) else tuple(evidence),
+                    turn.get("article", ""),
+                    bool(turn.get("answerable", True)),
+                )
+            )
+        conversations.append((item["id"], turns))
+    return conversations
+
+
+def needs_seed(turns: list[Turn]) -> bool:
+    return any(t.article == "seed" for t in turns)
+
+
+def seed_present() -> bool:
+    return SEED_DIR.is_dir() and any(SEED_DIR.glob("*.txt"))
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, embedder) -> Iterator[Assistant]:
+    with pytest.MonkeyPatch.context() as patch:  # the session's model, not a second copy
+        share_model(patch, embedder)
+        built = Assistant(home=tmp_path_factory.mktemp("conversations") / "home")
+    with built:
+        report = built.ingest([SAMPLES, *([SEED_DIR] if seed_present() else [])])
+        assert not report.failed
+        yield built
+
+
+def cited_right(answer: Answer, turn: Turn) -> bool:
+    first = [c for c in answer.citations if c.n == 1]
+    return (
+        not answer.abstained and bool(first) and any(e in first[0].sentence for e in turn.evidence)
+    )
+
+
+def as_messages(pairs: list[tuple[str, Answer]]) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for question, answer in pairs:
+        messages += [
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": answer.text},
+        ]
+    return messages
+
+
+def test_the_set_is_well_formed(assistant):
+    conversations = read_conversations()
+    if CONVERSATIONS.name == "conversations.jsonl":
+        assert len(conversations) >= 30
+        follow_ups = [t for _, turns in conversations for t in turns[1:]]
+        assert len(follow_ups) >= 90
+        assert sum(not t.answerable for t in follow_ups) >= 3
+    texts = [assistant.store.text(a.id) or "" for a in assistant.articles()]
+    for cid, turns in conversations:
+        if needs_seed(turns) and not seed_present():
+            continue
+        assert turns[0].answerable, cid
+        for turn in turns:
+            assert turn.answerable == bool(turn.evidence), (cid, turn.question)
+            for evidence in turn.evidence:  # verbatim in exactly the stored article text
+                assert any(evidence in text for text in texts), (cid, evidence)
+
+
+def test_conversation_rates(assistant):
+    conversations = [
+        (cid, turns)
+        for cid, turns in read_conversations()
+        if seed_present() or not needs_seed(turns)
+    ]
+    first = follow = follow_right = abstained = unanswerable = unanswerable_abstained = 0
+    first_right = 0
+    misses = []
+    for cid, turns in conversations:
+        history: list[tuple[str, Answer]] = []
+        for number, turn in enumerate(turns):
+            answer = assistant.ask(turn.question, [(q, a.text) for q, a in history])
+            right = cited_right(answer, turn)
+            if number == 0:
+                first += 1
+                first_right += right
+            elif turn.answerable:
+                follow += 1
+                follow_right += right
+                abstained += answer.abstained
+            else:
+                unanswerable += 1
+                unanswerable_abstained += answer.abstained
+            if turn.answerable and not right:
+                misses.append(f"{cid}.{number} {turn.question!r}: {answer.text[:80]!r}")
+            history.append((turn.question, answer))
+    print(
+        f"\nfirst turns cited right {first_right}/{first}, follow-ups cited right "
+        f"{follow_right}/{follow}, wrongly abstained {abstained}/{follow}, unanswerable "
+        f"follow-ups abstained {unanswerable_abstained}/{unanswerable}"
+    )
+    print("\n".join(misses))
+    assert first_right / first >= FIRST_TURN_FLOOR
+    assert follow_right / follow >= FOLLOW_UP_FLOOR
+    assert abstained / follow <= WRONGLY_ABSTAINED_CEILING
+
+
+def test_pairs_and_messages_give_the_same_answers(assistant):
+    for cid, turns in read_conversations()[:8]:
+        if needs_seed(turns) and not seed_present():
+            continue
+        history: list[tuple[str, Answer]] = []
+        for turn in turns:
+            pairs = assistant.ask(turn.question, [(q, a.text) for q, a in history])
+            messages = assistant.ask(turn.question, as_messages(history))
+            bare = assistant.ask(turn.question, [(q, "") for q, _ in history])  # the chat's
+            assistant.followups.clear()  # replayed from scratch, as a fresh process would
+            cold = assistant.ask(turn.question, [(q, a.text) for q, a in history])
+            assert pairs.text == messages.text == bare.text == cold.text, (cid, turn.question)
+            assert pairs.search_query == messages.search_query
+            history.append((turn.question, pairs))
+
+
+BRIDGE = "How much will the new bridge cost?"
+HELIX = "How much did Helix Tidal Power raise?"
+
+
+def test_symptoms_of_the_issue(assistant):
+    """The follow-ups that abstained before (issue #16) are answered from the article."""
+    bridge = assistant.ask(BRIDGE)
+    assert "£14.2 million" in bridge.citations[0].sentence
+    history = [(BRIDGE, bridge.text)]
+    designed = assistant.ask("Who designed it?", history)
+    assert "Carrow & Lisle Engineers" in designed.citations[0].sentence
+    assert designed.search_query == f"{BRIDGE} Who designed it?"  # what the focus ranked by
+    closed = assistant.ask("How long will it be closed?", history)
+    assert "roughly 14 months" in closed.citations[0].sentence
+    # "She added that…": the sentence naming her is cited too, after the answer
+    assert [c.n for c in closed.citations] == [1, 2]
+    assert "Dr. Marsh" in closed.citations[1].sentence
+    assert closed.text.index("[1]") < closed.text.index("[2]")
+    helix = assistant.ask(HELIX)
+    money = assistant.ask("What will the money be used for?", [(HELIX, helix.text)])
+    assert "add 12 turbines" in money.citations[0].sentence
+
+
+def test_a_new_subject_leaves_the_focus(assistant):
+    bridge = assistant.ask(BRIDGE)
+    answer = assistant.ask(HELIX, [(BRIDGE, bridge.text)])
+    assert "€42.5 million" in answer.citations[0].sentence
+    assert answer.search_query == HELIX  # a standalone question is searched as asked
+
+
+def test_citations_carried_in_messages_set_the_focus(assistant):
+    """An assistant message carrying its citations (as the Answer's to_dict() does) names the
+    article the follow-up is about, without replaying the question."""
+    helix = assistant.ask(HELIX)
+    history = [
+        {"role": "user", "content": "Tell me about the tidal energy funding."},
+        {
+            "role": "assistant",
+            "content": helix.text,
+            "citations": [{"article_id": helix.citations[0].article_id}],
+        },
+    ]
+    answer = assistant.ask("Who objects to the plan?", history)
+    assert not answer.abstained
+    assert answer.citations[0].article_id == helix.citations[0].article_id
+
+
+def test_off_topic_follow_up_still_abstains(assistant):
+    bridge = assistant.ask(BRIDGE)
+    answer = assistant.ask("Who won the World Cup in 2018?", [(BRIDGE, bridge.text)])
+    assert answer.abstained
+
+
+def test_no_history_is_the_single_turn_search(assistant, monkeypatch):
+    """Without history nothing of the follow-up machinery runs: one search, as before."""
+    calls: list[tuple[Any, ...]] = []
+    search = assistant.searcher.search
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(assistant.searcher, "search", counted)
+    answer = assistant.ask(BRIDGE)
+    assert len(calls) == 1 and calls[0][0] == BRIDGE
+    assert answer.search_query == BRIDGE
+    assert assistant.ask(BRIDGE, []).text == answer.text
+
+
+def test_condense_prompt_gets_the_context(assistant):
+    bridge = assistant.ask(BRIDGE)
+    rewritten = "Who designed the new Old Tanner Bridge?"
+    llm = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage(content=rewritten),
+                AIMessage(content="Carrow & Lisle Engineers [1]."),
+            ]
+        )
+    )
+    seen: list[str] = []
+    invoke = type(llm).invoke
+
+    def spy(self: Any, prompt: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(prompt.to_string() if hasattr(prompt, "to_string") else str(prompt))
+        return invoke(self, prompt, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(type(llm), "invoke", spy)
+        query = assistant.search_query("Who designed it?", [(BRIDGE, bridge.text)], llm)
+    assert query == rewritten
+    prompt = seen[0]
+    assert BRIDGE in prompt and "Who designed it?" in prompt
+    assert "Articles the conversation is about" in prompt
+    assert "Marrowby council approves £14.2 million replacement for Old Tanner Bridge" in prompt
+    assert bridge.citations[0].sentence in prompt  # the last answer's sentence
