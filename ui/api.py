@@ -18,6 +18,7 @@ import gradio as gr
 from qa.errors import QuestionError
 from qa.filters import FilterError
 from qa.options import AskOptions
+from vectorstore.errors import CiteqaError
 
 MAX_IDS = 10_000
 MAX_ID_CHARS = 200
@@ -26,7 +27,7 @@ MAX_FILTER_CHARS = 100_000  # a source is stored text of any length; this only b
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class InputError(ValueError):
+class InputError(ValueError, CiteqaError):
     """An endpoint input has the wrong type or shape; the message names it."""
 
 

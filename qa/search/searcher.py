@@ -19,7 +19,12 @@ from qa.search.candidates import (
 )
 from qa.search.confidence import Signals
 from qa.search.evidence import chunk_text, select_evidence
-from qa.search.features import candidate_features, refresh_dense
+from qa.search.features import (
+    CandidateFeatures,
+    FeatureCache,
+    candidate_features,
+    refresh_dense,
+)
 from qa.search.rank import Ranked, Ranker, WeightedSumRanker, rank
 from qa.search.texts import ArticleTexts
 from qa.timing import elapsed_ms
@@ -48,7 +53,9 @@ class Searcher:
     def __init__(self, store: ArticleStore, embedder: Embedder, ranker: Ranker | None = None):
         self.store = store
         self.embedder = embedder
+        # hand-set weights; the trained alternative is qa.search.learned.packaged_ranker()
         self.ranker: Ranker = ranker or WeightedSumRanker()
+        self.feature_cache = FeatureCache(embedder)  # title vectors, sentence terms
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
         filters = filters or Filters()
@@ -69,9 +76,9 @@ class Searcher:
         t3 = time.perf_counter()
         candidates = gather_candidates(self.store, query, vector, dense, lexical, allowed)
         texts = ArticleTexts(self.store)  # each article's text read once per search
-        features = candidate_features(self.store, candidates, texts)
+        features = candidate_features(self.store, candidates, texts, self.feature_cache)
         ranked = rank(features, self.ranker)
-        if ranked and ranked[0].features.key in candidates.bm25_only:
+        if ranked and _needs_exact_cosines(self.ranker, ranked, features, candidates.bm25_only):
             candidates = with_exact_cosines(self.store, candidates)
             ranked = rank(refresh_dense(features, candidates), self.ranker)
         evidence = select_evidence(self.store, ranked, candidates.rows, k, texts)
@@ -98,3 +105,24 @@ class Searcher:
             if top
             else 0.0,
         )
+
+
+_WEIGHTED = WeightedSumRanker()
+
+
+def _needs_exact_cosines(
+    ranker: Ranker,
+    ranked: list[Ranked],
+    features: list[CandidateFeatures],
+    bm25_only: set[tuple[str, int]],
+) -> bool:
+    """Whether a sentence the dense lists missed may be the best: the ranker's top, or the
+    hand-set ranker's top (BM25 carries a missed sentence there even when a ranker that reads
+    the dense floor as evidence against it does not), has no dense score of its own."""
+    if ranked[0].features.key in bm25_only:
+        return True
+    if isinstance(ranker, WeightedSumRanker):
+        return False  # the hand-set ranker's top is ranked[0]: already checked
+    scores = _WEIGHTED.scores(features)
+    best = min(range(len(features)), key=lambda n: (-scores[n], features[n].key))
+    return features[best].key in bm25_only
