@@ -244,7 +244,10 @@ def assert_inert_html(fragment: str) -> None:
     root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     for element in root.iter():
         assert isinstance(element.tag, str) and element.tag in (
-            "div", "ol", "li", "span", "a", "p", "mark", "strong"), element.tag
+            "div", "ol", "li", "span", "a", "p", "mark", "strong",
+            # issue 16, item 4: the article view (<section hidden>) and the button opening it,
+            # both citeqa's own, inert without the panel's script, no handler attributes
+            "section", "button"), element.tag
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on"), (element.tag, name, value)
             if name in ("href", "src", "action", "formaction", "srcdoc", "data"):
@@ -538,10 +541,12 @@ def test_question_payloads_stay_inert_in_chromium(page):
 
 
 @pytest.mark.browser
-def test_payload_title_and_source_stay_inert_in_lists(page):
+def test_payload_title_and_source_stay_inert_in_lists(page, server):
     """Examples, the source filter and the Articles tab show the hostile title as text."""
-    example = page.get_by_text("What happened: Wrenfield museum")
-    assert "Wrenfield museum reopens <svg onload=alert(13" in example.inner_text()  # cut short
+    from ui.examples import example_questions  # checked questions now (issue 16, item 5)
+
+    body = page.inner_text("body")
+    assert all(q in body for q in example_questions(server.assistant))  # shown as text
     page.locator("button.label-wrap", has_text="Settings").click()
     source = page.get_by_role("combobox", name="Source")
     source.click()

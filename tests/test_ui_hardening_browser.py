@@ -118,12 +118,15 @@ def test_addresses_and_math_in_articles_and_questions_stay_text(page, server):
         assert text in shown + sources, text
     for area in ("#citeqa-chat", "#citeqa-sources"):
         assert page.locator(f"{area} .katex, {area} math, {area} img").count() == 0
-    assert chat.locator("a").count() == 0
+    # only citeqa's own in-page citation links (issue 16, item 4), none from the text
+    assert chat.locator("a:not([href^='#citeqa-cite-'])").count() == 0
     links = page.eval_on_selector_all("#citeqa-sources a", "els => els.map(e => e.href)")
     assert links and set(links) == {LINKS_URL}  # the article's own url, and nothing else
 
-    assert "What happened: Fenwick harbour notice https://evil.example/t" in page.inner_text(
-        "body")  # the example question built from the title, as text
+    from ui.examples import example_questions  # checked questions now (issue 16, item 5)
+
+    body = page.inner_text("body")
+    assert all(q in body for q in example_questions(server.assistant))  # shown as text
     page.locator("button.label-wrap", has_text="Settings").click()
     page.get_by_role("combobox", name="Source").click()
     assert page.get_by_role("option", name="Fenwick www.evil.example").count() == 1

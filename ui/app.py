@@ -18,14 +18,15 @@ import gradio as gr
 from qa.assistant import MAX_QUESTION_CHARS, Assistant
 from ui.api import article_ids, ask_options, checked
 from ui.chat import Update, answer_updates
+from ui.examples import example_questions
 from ui.render import (
     CSS,
+    PANEL_CSS,
+    PANEL_JS,
     articles_table,
     articles_view,
-    cut,
     id_choices,
     label_choices,
-    plain,
     sources_html,
 )
 from ui.uploads import discard_uploads, upload_result
@@ -54,28 +55,28 @@ class GradioProgress:
         return advance
 
 
-def example_questions(assistant: Assistant, limit: int = 4) -> list[str]:
-    """Questions built from the newest stored articles' titles."""
-    return [f"What happened: {cut(plain(a.title), 120)}?" for a in assistant.articles()[:limit]]
-
-
 def build_app(assistant: Assistant) -> gr.Blocks:
     llm_ready = assistant.llm is not None
     modes = ["extractive", "llm"] if llm_ready else ["extractive"]
 
-    def answer_ui(question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any,
-                  source: Any) -> Iterator[Update]:
-        yield from answer_updates(assistant, question, history, k, mode, since, until, source,
-                                  ui=True)
+    def answer_ui(
+        question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
+    ) -> Iterator[Update]:
+        yield from answer_updates(
+            assistant, question, history, k, mode, since, until, source, ui=True
+        )
 
-    def answer_api(question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any,
-                   source: Any) -> Iterator[Update]:
-        yield from answer_updates(assistant, question, history, k, mode, since, until, source,
-                                  ui=False)
+    def answer_api(
+        question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
+    ) -> Iterator[Update]:
+        yield from answer_updates(
+            assistant, question, history, k, mode, since, until, source, ui=False
+        )
 
     @checked
-    def api_ask(question: str, k: int = 5, since: str = "", until: str = "",
-                source: str = "") -> dict[str, Any]:
+    def api_ask(
+        question: str, k: int = 5, since: str = "", until: str = "", source: str = ""
+    ) -> dict[str, Any]:
         """Answer one question: text, citations and abstention, as JSON."""
         options = ask_options(k, None, since, until, source)
         options.pop("mode")
@@ -83,16 +84,19 @@ def build_app(assistant: Assistant) -> gr.Blocks:
 
     def api_articles() -> list[dict[str, Any]]:
         """Stored articles with their counts."""
-        return [dict(zip(ARTICLE_HEADERS, row, strict=True))
-                for row in articles_table(assistant.articles())]
+        return [
+            dict(zip(ARTICLE_HEADERS, row, strict=True))
+            for row in articles_table(assistant.articles())
+        ]
 
     @checked
     def api_remove(ids: list[str]) -> list[str]:
         """Remove articles by id; returns the ids that were present."""
         return assistant.remove(article_ids(ids))
 
-    def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()
-               ) -> tuple[str, list[list[object]], Any, Any]:
+    def upload(
+        files: list[Any] | None, progress: gr.Progress = gr.Progress()
+    ) -> tuple[str, list[list[object]], Any, Any]:
         paths = [str(getattr(f, "name", f)) for f in files or []]
         if not paths:
             return "Choose one or more files first.", _table(), gr.update(), None
@@ -105,8 +109,11 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     @checked
     def remove(ids: Any) -> tuple[str, list[list[object]], Any]:
         removed = assistant.remove(article_ids(ids or []))
-        return (f"Removed {len(removed)} article(s).", _table(),
-                gr.update(choices=_ids(), value=[]))
+        return (
+            f"Removed {len(removed)} article(s).",
+            _table(),
+            gr.update(choices=_ids(), value=[]),
+        )
 
     def _table() -> list[list[object]]:
         return articles_view(assistant.articles())
@@ -120,74 +127,153 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3, min_width=320):
-                    chat = gr.Chatbot(label="Answers", height=420, render_markdown=True,
-                                      sanitize_html=True, elem_id="citeqa-chat",
-                                      allow_tags=False, buttons=["copy"],
-                                      latex_delimiters=[])
-                    question = gr.Textbox(label="Question", placeholder="Ask about the articles",
-                                          max_length=MAX_QUESTION_CHARS, elem_id="citeqa-q",
-                                          submit_btn=True)
+                    chat = gr.Chatbot(
+                        label="Answers",
+                        height=420,
+                        render_markdown=True,
+                        sanitize_html=True,
+                        elem_id="citeqa-chat",
+                        allow_tags=False,
+                        buttons=["copy"],
+                        latex_delimiters=[],
+                    )
+                    question = gr.Textbox(
+                        label="Question",
+                        placeholder="Ask about the articles",
+                        max_length=MAX_QUESTION_CHARS,
+                        elem_id="citeqa-q",
+                        submit_btn=True,
+                    )
                     with gr.Row():
                         clear = gr.Button("Clear conversation", elem_id="citeqa-clear")
-                    gr.Examples(example_questions(assistant) or ["What happened?"],
-                                inputs=question, label="Example questions")
+                    examples = example_questions(assistant)
+                    if examples:  # each one asked and answered with a citation (ui/examples.py)
+                        gr.Examples(examples, inputs=question, label="Example questions")
                 with gr.Column(scale=2, min_width=240):
                     gr.Markdown("### Sources")
-                    panel = gr.HTML(sources_html(None, None), elem_id="citeqa-sources")
+                    panel = gr.HTML(
+                        sources_html(None, None),
+                        elem_id="citeqa-sources",
+                        js_on_load=PANEL_JS,
+                        css_template=PANEL_CSS,
+                    )
             with gr.Accordion("Settings", open=False):
                 k = gr.Slider(1, 10, value=assistant.k, step=1, label="Number of sources")
-                mode = gr.Radio(modes, value=modes[-1] if llm_ready else "extractive",
-                                label="Answer mode")
+                mode = gr.Radio(
+                    modes, value=modes[-1] if llm_ready else "extractive", label="Answer mode"
+                )
                 since = gr.Textbox(label="Published since (YYYY-MM-DD)")
                 until = gr.Textbox(label="Published until (YYYY-MM-DD)")
-                source = gr.Dropdown([("", ""), *label_choices(sources)], value="",
-                                     label="Source")
+                source = gr.Dropdown([("", ""), *label_choices(sources)], value="", label="Source")
             last = gr.JSON(visible=False)
             # /chat for API clients: the same stream; its history is plain JSON, checked by us
             api_chat, api_history = gr.Button(visible=False), gr.JSON(visible=False)
         with gr.Tab("Articles"):
-            files = gr.File(label="Upload articles", file_count="multiple",
-                            file_types=UPLOAD_TYPES, elem_id="citeqa-upload")
+            files = gr.File(
+                label="Upload articles",
+                file_count="multiple",
+                file_types=UPLOAD_TYPES,
+                elem_id="citeqa-upload",
+            )
             add = gr.Button("Add to collection", variant="primary", elem_id="citeqa-add")
-            result = gr.Textbox(label="Result", lines=4, max_lines=20, interactive=False,
-                                elem_id="citeqa-result")
-            table = gr.Dataframe(value=_table(), headers=ARTICLE_HEADERS, interactive=False,
-                                 label="Stored articles", elem_id="citeqa-articles",
-                                 wrap=True, latex_delimiters=[],
-                                 column_widths=["16%", "36%", "12%", "16%", "10%", "10%"])
-            chosen = gr.Dropdown(choices=_ids(), multiselect=True, label="Articles to remove",
-                                 elem_id="citeqa-chosen")
+            result = gr.Textbox(
+                label="Result", lines=4, max_lines=20, interactive=False, elem_id="citeqa-result"
+            )
+            table = gr.Dataframe(
+                value=_table(),
+                headers=ARTICLE_HEADERS,
+                interactive=False,
+                label="Stored articles",
+                elem_id="citeqa-articles",
+                wrap=True,
+                latex_delimiters=[],
+                column_widths=["16%", "36%", "12%", "16%", "10%", "10%"],
+            )
+            chosen = gr.Dropdown(
+                choices=_ids(),
+                multiselect=True,
+                label="Articles to remove",
+                elem_id="citeqa-chosen",
+            )
             drop = gr.Button("Remove selected", variant="stop", elem_id="citeqa-drop")
 
         inputs = [question, chat, k, mode, since, until, source]
         outputs = [chat, question, panel, last]
         asking = question.submit(
-            answer_ui, inputs, outputs, api_visibility="private", preprocess=False,
-            trigger_mode="always_last", show_progress_on=[chat],
-            concurrency_limit=4, concurrency_id="answers")
+            answer_ui,
+            inputs,
+            outputs,
+            api_visibility="private",
+            preprocess=False,
+            trigger_mode="always_last",
+            show_progress_on=[chat],
+            concurrency_limit=4,
+            concurrency_id="answers",
+        )
         api_inputs = [question, api_history, k, mode, since, until, source]
-        api_chat.click(answer_api, api_inputs, outputs, api_name="chat", preprocess=False,
-                       concurrency_limit=4, concurrency_id="answers")
-        clear.click(lambda: ([], "", sources_html(None, None), None), None, outputs,
-                    api_name="clear", cancels=[asking])
-        add.click(upload, files, [result, table, chosen, files], api_name="upload",
-                  concurrency_limit=1, concurrency_id="writes")
-        drop.click(remove, chosen, [result, table, chosen], api_name="remove",
-                   preprocess=False, concurrency_limit=1, concurrency_id="writes")
+        api_chat.click(
+            answer_api,
+            api_inputs,
+            outputs,
+            api_name="chat",
+            preprocess=False,
+            concurrency_limit=4,
+            concurrency_id="answers",
+        )
+        clear.click(
+            lambda: ([], "", sources_html(None, None), None),
+            None,
+            outputs,
+            api_name="clear",
+            cancels=[asking],
+        )
+        add.click(
+            upload,
+            files,
+            [result, table, chosen, files],
+            api_name="upload",
+            concurrency_limit=1,
+            concurrency_id="writes",
+        )
+        drop.click(
+            remove,
+            chosen,
+            [result, table, chosen],
+            api_name="remove",
+            preprocess=False,
+            concurrency_limit=1,
+            concurrency_id="writes",
+        )
         gr.api(api_ask, api_name="ask", concurrency_limit=4, concurrency_id="answers")
         gr.api(api_articles, api_name="articles")
         gr.api(api_remove, api_name="remove_ids", concurrency_limit=1, concurrency_id="writes")
     return app
 
 
-def serve(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860,
-          max_upload_mb: int = 20, auth: tuple[str, str] | None = None,
-          queue_size: int = 64, block: bool = True) -> Any:
+def serve(
+    assistant: Assistant,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    max_upload_mb: int = 20,
+    auth: tuple[str, str] | None = None,
+    queue_size: int = 64,
+    block: bool = True,
+) -> Any:
     app = build_app(assistant)
     app.queue(max_size=queue_size, default_concurrency_limit=4)
     return app.launch(
-        server_name=host, server_port=port, share=False, ssr_mode=False,
-        max_file_size=f"{max_upload_mb}mb", blocked_paths=[str(assistant.settings.home)],
-        auth=auth, show_error=True, prevent_thread_lock=not block, quiet=True,
-        footer_links=["api"], css=CSS, mcp_server=False, pwa=False)
-
+        server_name=host,
+        server_port=port,
+        share=False,
+        ssr_mode=False,
+        max_file_size=f"{max_upload_mb}mb",
+        blocked_paths=[str(assistant.settings.home)],
+        auth=auth,
+        show_error=True,
+        prevent_thread_lock=not block,
+        quiet=True,
+        footer_links=["api"],
+        css=CSS,
+        mcp_server=False,
+        pwa=False,
+    )

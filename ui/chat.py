@@ -10,7 +10,7 @@ belongs to. The `/chat` API (`ui=False`) streams every output in every update, a
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -21,7 +21,14 @@ from qa.filters import FilterError
 from qa.followup import message_text
 from qa.types import Answer
 from ui.api import InputError, ask_options, history_messages
-from ui.render import chat_text, escape_markdown, question_text, sources_html, unescape_markdown
+from ui.render import (
+    chat_text,
+    escape_markdown,
+    linked_chat_text,
+    question_text,
+    sources_html,
+    unescape_markdown,
+)
 
 Update = tuple[Any, Any, Any, Any]  # chat history, question box, sources panel, answer JSON
 
@@ -29,11 +36,22 @@ Update = tuple[Any, Any, Any, Any]  # chat history, question box, sources panel,
 def is_blank(question: Any) -> bool:
     """Nothing to ask: empty, or only spaces, controls and invisible characters."""
     return isinstance(question, str) and not any(
-        unicodedata.category(c)[0] not in "CZ" for c in question)
+        unicodedata.category(c)[0] not in "CZ" for c in question
+    )
 
 
-def answer_updates(assistant: Assistant, question: Any, history: Any, k: Any, mode: Any,
-                   since: Any, until: Any, source: Any, *, ui: bool) -> Iterator[Update]:
+def answer_updates(
+    assistant: Assistant,
+    question: Any,
+    history: Any,
+    k: Any,
+    mode: Any,
+    since: Any,
+    until: Any,
+    source: Any,
+    *,
+    ui: bool,
+) -> Iterator[Update]:
     """The updates of one question, streamed sentence by sentence."""
     skip = gr.skip()
     if ui and is_blank(question):
@@ -44,33 +62,53 @@ def answer_updates(assistant: Assistant, question: Any, history: Any, k: Any, mo
     messages: list[dict[str, Any]] = []
     try:
         messages = history_messages(history)
-        turns = [(unescape_markdown(message_text(m.get("content"))), "")
-                 for m in messages if m.get("role") == "user"]
+        turns = [
+            (unescape_markdown(message_text(m.get("content"))), "")
+            for m in messages
+            if m.get("role") == "user"
+        ]
         options = ask_options(k, mode, since, until, source)
     except (InputError, QuestionError) as err:
         yield _failed(messages, shown, err, question, empty_panel)
         return
-    messages = [*messages, {"role": "user", "content": shown},
-                {"role": "assistant", "content": "Searching the articles…"}]
+    messages = [
+        *messages,
+        {"role": "user", "content": shown},
+        {"role": "assistant", "content": "Searching the articles…"},
+    ]
     yield messages, "", empty_panel, None
     final: Answer | None = None
     try:
         for partial in assistant.stream(question, turns, **options):
             final = partial
             for text in _growing(partial.text):
-                messages[-1] = {"role": "assistant", "content": chat_text(text)}
+                shown_text = linked_chat_text(text, partial.citations) if ui else chat_text(text)
+                messages[-1] = {"role": "assistant", "content": shown_text}
                 yield (messages, skip, skip, skip) if ui else (messages, "", empty_panel, None)
     except (QuestionError, FilterError) as err:
         yield _failed(messages[:-2], shown, err, question, empty_panel)
         return
     assert final is not None
-    messages[-1] = {"role": "assistant", "content": chat_text(final.text)}
-    yield (messages, skip if ui else "", sources_html(final, assistant.paragraph_of),
-           final.to_dict())
+    text = linked_chat_text(final.text, final.citations) if ui else chat_text(final.text)
+    messages[-1] = {"role": "assistant", "content": text}
+    panel = sources_html(final, assistant.paragraph_of, article_lookup(assistant))
+    yield (messages, skip if ui else "", panel, final.to_dict())
 
 
-def _failed(messages: list[dict[str, Any]], shown: str, err: Exception, question: Any,
-            panel: str) -> Update:
+def article_lookup(assistant: Assistant) -> Callable[[str], tuple[Any, str] | None]:
+    """article id → (StoredArticle, whole stored text), for the article views."""
+
+    def article_of(article_id: str) -> tuple[Any, str] | None:
+        article = assistant.store.articles([article_id]).get(article_id)
+        text = assistant.store.text(article_id)
+        return (article, text) if article is not None and text is not None else None
+
+    return article_of
+
+
+def _failed(
+    messages: list[dict[str, Any]], shown: str, err: Exception, question: Any, panel: str
+) -> Update:
     """The question and the problem in the conversation; the question back in the box."""
     reply = {"role": "assistant", "content": escape_markdown(f"⚠ {err}")}
     turn = [{"role": "user", "content": shown}] if shown else []

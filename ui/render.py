@@ -5,6 +5,14 @@ in <mark>, title, date and a link (http/https only). Chat text is escaped for bo
 markdown, so a markdown image, a <script>, a web address or `$$…$$` in an article shows as
 characters and loads, links and renders nothing. Titles, dates and ids are shown in bidi
 isolation without bidi or zero-width controls, and long fields are cut for display.
+
+Citations one click away: in the chat, each `[n]` that citeqa put after a sentence becomes an
+in-page link to its source (`#citeqa-cite-<article id>-<sentence>`); the href is built from the
+citation's article id and sentence number, never from article text, and a `[3]` quoted inside a
+cited sentence stays text. Each source has a "Whole article" button that opens an article view:
+the stored article's title, date, source, URL (the one http/https link) and its whole escaped
+text, the answer's cited sentences in <mark> at their exact offsets. `PANEL_JS` (the panel's
+`js_on_load`) scrolls to and highlights a clicked citation's source and toggles article views.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from vectorstore.dates import day
 # make GFM autolinks (https://…, www.…, a@b.c) and '$' that makes math
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~&:/@$=^%])")
 _CITATION_MARK = re.compile(r"\\\[(\d+)\\\]")
+_RAW_MARK = re.compile(r"\[(\d+)\]")
+_ID_SAFE = re.compile(r"[0-9A-Za-z_-]{1,128}")
 # explicit bidi formatting (embeddings, overrides, isolates): reorder everything after them
 BIDI_FORMATTING = "\u202a-\u202e\u2066-\u2069"
 # every invisible control a title, source, author, id or question may hide or reorder with
@@ -63,6 +73,44 @@ def chat_text(answer_text: str) -> str:
     return _CITATION_MARK.sub(r"[\1]", escape_markdown(_FORMATTING.sub("", answer_text)))
 
 
+def cite_anchor(c: Citation) -> str:
+    """The element id of a citation's source in the panel (from its article id and sentence
+    number: stored ids are hex digests; anything else falls back to the number)."""
+    key = c.article_id if _ID_SAFE.fullmatch(c.article_id) else f"n{c.n}"
+    return f"citeqa-cite-{key}-{int(c.sentence_index)}"
+
+
+def article_anchor(article_id: str) -> str:
+    key = article_id if _ID_SAFE.fullmatch(article_id) else "x" + str(abs(hash(article_id)))
+    return f"citeqa-article-{key}"
+
+
+def linked_chat_text(answer_text: str, citations: Sequence[Citation]) -> str:
+    """`chat_text`, with each citation marker citeqa added made an in-page link to its source.
+
+    A marker is ours when its number is one of the answer's citations and it stands outside
+    every cited sentence quoted in the answer (an article's own "[3]" stays text)."""
+    by_n = {c.n: c for c in citations}
+    text = _FORMATTING.sub("", answer_text)
+    quoted: list[tuple[int, int]] = []
+    for c in citations:
+        sentence = _FORMATTING.sub("", c.sentence)
+        at = text.find(sentence) if sentence else -1
+        while at >= 0:
+            quoted.append((at, at + len(sentence)))
+            at = text.find(sentence, at + 1)
+    pieces, done = [], 0
+    for m in _RAW_MARK.finditer(text):
+        found = by_n.get(int(m.group(1)))
+        if found is None or any(a <= m.start() < b for a, b in quoted):
+            continue
+        pieces.append(escape_markdown(text[done : m.start()]))
+        pieces.append(f"[\\[{found.n}\\]](#{cite_anchor(found)})")
+        done = m.end()
+    pieces.append(escape_markdown(text[done:]))
+    return "".join(pieces)
+
+
 def question_text(question: str) -> str:
     """A question as the chat shows it: one line, no invisible controls, escaped."""
     return escape_markdown(" ".join(plain(question).split()))
@@ -76,19 +124,82 @@ def safe_url(url: str) -> str | None:
     return url if parsed.scheme in ("http", "https") and parsed.netloc else None
 
 
-def sources_html(answer: Answer | None,
-                 paragraph_of: Callable[[Citation], tuple[str, int, int]] | None) -> str:
-    """The sources panel for one answer; `paragraph_of(c)` gives (paragraph, start, end)."""
+ArticleOf = Callable[[str], tuple[Any, str] | None]  # article id → (StoredArticle, text)
+
+
+def sources_html(
+    answer: Answer | None,
+    paragraph_of: Callable[[Citation], tuple[str, int, int]] | None,
+    article_of: ArticleOf | None = None,
+) -> str:
+    """The sources panel for one answer; `paragraph_of(c)` gives (paragraph, start, end);
+    with `article_of`, each cited article's whole text is in the panel too (article views,
+    hidden until its source's button opens it)."""
     if answer is None:
-        return ("<div class='citeqa-sources' style='overflow-wrap:anywhere'>"
-                "<p>Sources of the latest answer appear here.</p></div>")
+        return (
+            "<div class='citeqa-sources' style='overflow-wrap:anywhere'>"
+            "<p>Sources of the latest answer appear here.</p></div>"
+        )
     if answer.abstained or not answer.citations:
-        return ("<div class='citeqa-sources citeqa-none'><p><strong>No sources.</strong> "
-                "The articles do not answer this question, so nothing is cited.</p></div>")
-    items = [_source_item(c, paragraph_of) for c in answer.citations]
-    return ("<div class='citeqa-sources' style='overflow-wrap:anywhere;min-width:0'>"
-            "<ol class='citeqa-list' style='list-style:none;padding-left:0'>"
-            + "".join(items) + "</ol></div>")
+        return (
+            "<div class='citeqa-sources citeqa-none'><p><strong>No sources.</strong> "
+            "The articles do not answer this question, so nothing is cited.</p></div>"
+        )
+    views: dict[str, str] = {}
+    if article_of is not None:
+        for c in answer.citations:
+            if c.article_id not in views:
+                found = article_of(c.article_id)
+                cited = [x for x in answer.citations if x.article_id == c.article_id]
+                views[c.article_id] = article_view(found[0], found[1], cited) if found else ""
+    items = [_source_item(c, paragraph_of, bool(views.get(c.article_id))) for c in answer.citations]
+    return (
+        "<div class='citeqa-sources' style='overflow-wrap:anywhere;min-width:0'>"
+        "<ol class='citeqa-list' style='list-style:none;padding-left:0'>"
+        + "".join(items)
+        + "</ol>"
+        + "".join(views.values())
+        + "</div>"
+    )
+
+
+def article_view(article: Any, text: str, cited: Sequence[Citation]) -> str:
+    """One stored article, whole: title, date, source, URL (the only link) and its escaped text
+    with the cited sentences in <mark> at their offsets (`text[start:end]`)."""
+    url = safe_url(getattr(article, "url", "") or "")
+    link = (
+        f"<a class='citeqa-url' href='{html.escape(url, quote=True)}' target='_blank' "
+        f"rel='noopener noreferrer nofollow'>{html.escape(plain(url))}</a>"
+        if url
+        else ""
+    )
+    published = getattr(article, "published", None)
+    when = html.escape(day(published)) if published else "undated"
+    source = plain(getattr(article, "source", "") or "").strip()
+    parts, done = [], 0
+    for c in sorted(cited, key=lambda x: x.start):
+        if c.start < done or text[c.start : c.end] != c.sentence:
+            continue  # overlapping or stale offsets: never mark a wrong span
+        parts.append(html.escape(_FORMATTING.sub("", text[done : c.start])))
+        parts.append(
+            f"<mark class='citeqa-cited' data-n='{c.n}' title='[{c.n}]'>"
+            + html.escape(_FORMATTING.sub("", text[c.start : c.end]))
+            + "</mark>"
+        )
+        done = c.end
+    parts.append(html.escape(_FORMATTING.sub("", text[done:])))
+    aid = getattr(article, "id", cited[0].article_id if cited else "")
+    return (
+        f"<section class='citeqa-article' id='{article_anchor(aid)}' hidden>"
+        f"<div class='citeqa-article-head'><strong>Article:</strong> "
+        f"{_isolated(getattr(article, 'title', ''), TITLE_CHARS, 'citeqa-article-title')} "
+        f"<span class='citeqa-article-date' style='unicode-bidi:isolate'>({when})</span>"
+        + (f" · {_isolated(source, CELL_CHARS, 'citeqa-source-name')}" if source else "")
+        + (f"<div class='citeqa-link'>{link}</div>" if link else "")
+        + f"</div><div class='citeqa-text' style='{_ISOLATE};white-space:pre-wrap'>"
+        + "".join(parts)
+        + "</div></section>"
+    )
 
 
 def _isolated(text: str, limit: int, cls: str) -> str:
@@ -99,12 +210,19 @@ def _isolated(text: str, limit: int, cls: str) -> str:
     return f"<span class='{cls}' style='{_ISOLATE}'{tip}>{html.escape(short)}</span>"
 
 
-def _source_item(c: Citation, paragraph_of: Callable[[Citation], tuple[str, int, int]] | None
-                 ) -> str:
+def _source_item(
+    c: Citation,
+    paragraph_of: Callable[[Citation], tuple[str, int, int]] | None,
+    viewable: bool = False,
+) -> str:
     title = _isolated(c.title, TITLE_CHARS, "citeqa-title")
     url = safe_url(c.url)
-    heading = (f"<a href='{html.escape(url, quote=True)}' target='_blank' "
-               f"rel='noopener noreferrer nofollow'>{title}</a>" if url else title)
+    heading = (
+        f"<a href='{html.escape(url, quote=True)}' target='_blank' "
+        f"rel='noopener noreferrer nofollow'>{title}</a>"
+        if url
+        else title
+    )
     when = html.escape(day(c.published)) if c.published else "undated"  # type: ignore[arg-type]
     if paragraph_of:
         paragraph, start, end = paragraph_of(c)
@@ -115,13 +233,25 @@ def _source_item(c: Citation, paragraph_of: Callable[[Citation], tuple[str, int,
         before = "…" + before[-CONTEXT_CHARS:].lstrip()
     if len(after) > CONTEXT_CHARS:
         after = after[:CONTEXT_CHARS].rstrip() + "…"
-    body = (html.escape(_FORMATTING.sub("", before)) + "<mark class='citeqa-cited'>"
-            + html.escape(_FORMATTING.sub("", paragraph[start:end])) + "</mark>"
-            + html.escape(_FORMATTING.sub("", after)))
-    return (f"<li class='citeqa-source' id='citeqa-source-{c.n}' value='{c.n}'>"
-            f"<div class='citeqa-head'><span class='citeqa-n'>[{c.n}]</span> {heading} "
-            f"<span class='citeqa-date' style='unicode-bidi:isolate'>({when})</span></div>"
-            f"<p class='citeqa-paragraph' style='{_ISOLATE}'>{body}</p></li>")
+    body = (
+        html.escape(_FORMATTING.sub("", before))
+        + "<mark class='citeqa-cited'>"
+        + html.escape(_FORMATTING.sub("", paragraph[start:end]))
+        + "</mark>"
+        + html.escape(_FORMATTING.sub("", after))
+    )
+    opener = (
+        f" <button type='button' class='citeqa-open' "
+        f"aria-controls='{article_anchor(c.article_id)}'>Whole article</button>"
+        if viewable
+        else ""
+    )
+    return (
+        f"<li class='citeqa-source' id='{cite_anchor(c)}' value='{c.n}'>"
+        f"<div class='citeqa-head'><span class='citeqa-n'>[{c.n}]</span> {heading} "
+        f"<span class='citeqa-date' style='unicode-bidi:isolate'>({when})</span></div>"
+        f"<p class='citeqa-paragraph' style='{_ISOLATE}'>{body}</p>{opener}</li>"
+    )
 
 
 def articles_table(rows: Sequence) -> list[list[object]]:
@@ -131,15 +261,22 @@ def articles_table(rows: Sequence) -> list[list[object]]:
 
 def articles_view(rows: Sequence) -> list[list[object]]:
     """The articles table as shown: titles and sources without controls and cut."""
-    return [[a.id, cut(plain(a.title).strip(), CELL_CHARS), day(a.published),
-             cut(plain(a.source).strip(), CELL_CHARS // 2), a.sentences, a.chunks]
-            for a in rows]
+    return [
+        [
+            a.id,
+            cut(plain(a.title).strip(), CELL_CHARS),
+            day(a.published),
+            cut(plain(a.source).strip(), CELL_CHARS // 2),
+            a.sentences,
+            a.chunks,
+        ]
+        for a in rows
+    ]
 
 
 def id_choices(rows: Sequence) -> list[tuple[str, str]]:
     """("id · title", id) pairs for a picker: the id first, the title cut and isolated."""
-    return [(f"{a.id} · {FSI}{cut(plain(a.title).strip(), CELL_CHARS)}{PDI}", a.id)
-            for a in rows]
+    return [(f"{a.id} · {FSI}{cut(plain(a.title).strip(), CELL_CHARS)}{PDI}", a.id) for a in rows]
 
 
 def label_choices(values: Sequence[str]) -> list[tuple[str, str]]:
@@ -147,10 +284,46 @@ def label_choices(values: Sequence[str]) -> list[tuple[str, str]]:
     return [(cut(plain(v), CELL_CHARS), v) for v in values]
 
 
+# the sources panel's own styles (gr.HTML css_template): a focused source, the article views
+PANEL_CSS = """
+.citeqa-focus { outline: 3px solid #e8a400; background: #fff8d6; }
+.citeqa-article { border-top: 1px solid #ccc; margin-top: 1em; padding-top: .5em; }
+.citeqa-article[hidden] { display: none; }
+button.citeqa-open { font-size: .85em; text-decoration: underline; cursor: pointer; }
+"""
+
 CSS = """
 .citeqa-sources { overflow-wrap: anywhere; }
 .citeqa-sources mark.citeqa-cited { background: #fff3a3; padding: 0 2px; }
 .citeqa-sources .citeqa-n { font-weight: 700; }
 .citeqa-sources .citeqa-date { color: #666; }
 .citeqa-sources li { margin-bottom: 0.8em; }
+"""
+
+# The panel's own script (gr.HTML js_on_load; `element` is the panel). Clicking a citation link
+# in the chat brings its source into view and highlights it; a source's button opens or closes
+# its article view. Only ids that citeqa generated are looked up; nothing is navigated to.
+PANEL_JS = """
+const focus = (el) => {
+  element.querySelectorAll('.citeqa-focus').forEach((o) => o.classList.remove('citeqa-focus'));
+  el.classList.add('citeqa-focus');
+  el.scrollIntoView({block: 'nearest', behavior: 'instant'});
+};
+document.addEventListener('click', (event) => {
+  const link = event.target.closest && event.target.closest("a[href^='#citeqa-cite-']");
+  if (!link || !link.closest('#citeqa-chat')) return;
+  event.preventDefault();
+  event.stopPropagation();
+  const target = element.querySelector('#' + CSS.escape(link.getAttribute('href').slice(1)));
+  if (target) focus(target);
+}, true);
+element.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('button.citeqa-open');
+  if (!button) return;
+  const view = element.querySelector('#' + CSS.escape(button.getAttribute('aria-controls')));
+  if (!view) return;
+  view.hidden = !view.hidden;
+  button.setAttribute('aria-expanded', String(!view.hidden));
+  if (!view.hidden) focus(view);
+});
 """
