@@ -36,8 +36,9 @@ def machine() -> str:
 
 def run_child(module_args: list[str]) -> dict:
     """Run a benchmark step in a fresh interpreter so its peak RSS is its own."""
-    out = subprocess.run([sys.executable, *module_args], capture_output=True, text=True,
-                         check=False, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, *module_args], capture_output=True, text=True, check=False, cwd=ROOT
+    )
     if out.returncode != 0:
         raise SystemExit(f"benchmark step failed: {' '.join(module_args)}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])

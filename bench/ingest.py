@@ -41,10 +41,17 @@ def citeqa_side(paths: list[str]) -> dict:
         wall = time.perf_counter() - t1
         stats = store.stats()
         store.close()
-    return {"load_s": load, "ingest_s": wall, "chars": stats.characters,
-            "sentences": stats.sentences, "chunks": stats.chunks, "articles": stats.articles,
-            "failed": len(report.failed), "precision": embedder.precision,
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "load_s": load,
+        "ingest_s": wall,
+        "chars": stats.characters,
+        "sentences": stats.sentences,
+        "chunks": stats.chunks,
+        "articles": stats.articles,
+        "failed": len(report.failed),
+        "precision": embedder.precision,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def langchain_side(paths: list[str]) -> dict:
@@ -66,16 +73,22 @@ def langchain_side(paths: list[str]) -> dict:
         if isinstance(path, Path):
             for article in load_file(path):
                 if isinstance(article, Article):
-                    documents.append(Document(page_content=article.text,
-                                              metadata={"title": article.title}))
+                    documents.append(
+                        Document(page_content=article.text, metadata={"title": article.title})
+                    )
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     chunks = splitter.split_documents(documents)
     with tempfile.TemporaryDirectory() as folder:
         Chroma.from_documents(chunks, embeddings, persist_directory=folder)
     wall = time.perf_counter() - t1
-    return {"load_s": load, "ingest_s": wall, "chars": sum(len(d.page_content) for d in documents),
-            "chunks": len(chunks), "embedded_chars": sum(len(c.page_content) for c in chunks),
-            "peak_rss_mb": peak_rss_mb()}
+    return {
+        "load_s": load,
+        "ingest_s": wall,
+        "chars": sum(len(d.page_content) for d in documents),
+        "chunks": len(chunks),
+        "embedded_chars": sum(len(c.page_content) for c in chunks),
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def main() -> None:
@@ -92,8 +105,12 @@ def main() -> None:
     print(f"ingest benchmark on {machine()}\ncorpus: {', '.join(paths)}")
     rounds = []
     for _ in range(repeat):
-        rounds.append((run_child([__file__, "--citeqa", json.dumps(paths)]),
-                       run_child([__file__, "--langchain", json.dumps(paths)])))
+        rounds.append(
+            (
+                run_child([__file__, "--citeqa", json.dumps(paths)]),
+                run_child([__file__, "--langchain", json.dumps(paths)]),
+            )
+        )
     ours = min((r[0] for r in rounds), key=lambda run: run["ingest_s"])
     base = min((r[1] for r in rounds), key=lambda run: run["ingest_s"])
     print(f"\n{'':28}{'citeqa':>14}{'LangChain':>14}")
@@ -103,19 +120,28 @@ def main() -> None:
         ("characters embedded", ours["chars"], base["embedded_chars"]),
         ("model load (s)", f"{ours['load_s']:.1f}", f"{base['load_s']:.1f}"),
         ("ingest wall time (s)", f"{ours['ingest_s']:.1f}", f"{base['ingest_s']:.1f}"),
-        ("chars/s", f"{ours['chars'] / ours['ingest_s']:,.0f}",
-         f"{base['chars'] / base['ingest_s']:,.0f}"),
+        (
+            "chars/s",
+            f"{ours['chars'] / ours['ingest_s']:,.0f}",
+            f"{base['chars'] / base['ingest_s']:,.0f}",
+        ),
         ("sentences/s", f"{ours['sentences'] / ours['ingest_s']:,.0f}", "-"),
         ("peak RSS (MB)", f"{ours['peak_rss_mb']:,.0f}", f"{base['peak_rss_mb']:,.0f}"),
     ]
     for name, a, b in rows:
         print(f"{name:28}{a!s:>14}{b!s:>14}")
-    print(f"\nciteqa precision: {ours['precision']}; speed-up vs LangChain pipeline: "
-          f"{base['ingest_s'] / ours['ingest_s']:.2f}x (target >= 2x)")
+    print(
+        f"\nciteqa precision: {ours['precision']}; speed-up vs LangChain pipeline: "
+        f"{base['ingest_s'] / ours['ingest_s']:.2f}x (target >= 2x)"
+    )
     if repeat > 1:
-        print("rounds (citeqa s / LangChain s = ratio): " + ", ".join(
-            f"{a['ingest_s']:.1f} / {b['ingest_s']:.1f} = {b['ingest_s'] / a['ingest_s']:.2f}x"
-            for a, b in rounds))
+        print(
+            "rounds (citeqa s / LangChain s = ratio): "
+            + ", ".join(
+                f"{a['ingest_s']:.1f} / {b['ingest_s']:.1f} = {b['ingest_s'] / a['ingest_s']:.2f}x"
+                for a, b in rounds
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,10 @@ def main() -> None:
     for key, value in summary.items():
         if key != "by_type":
             print(f"  {key:24} {value}")
-    print("targets: hit@1 >= 0.68, mrr@10 >= 0.76, abstained_unanswerable >= 0.80, "
-          "answered_answerable >= 0.95, p50 <= 30 ms, p95 <= 80 ms")
+    print(
+        "targets: hit@1 >= 0.68, mrr@10 >= 0.76, abstained_unanswerable >= 0.80, "
+        "answered_answerable >= 0.95, p50 <= 30 ms, p95 <= 80 ms"
+    )
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -45,14 +45,14 @@ def rankers(names: list[str]) -> dict[str, Any]:
 
     made = {"weighted": WeightedSumRanker, "learned": LearnedRanker}
     return {
-        name: LearnedRanker(name.split(":", 1)[1]) if name.startswith("learned:")
-        else made[name]()
+        name: LearnedRanker(name.split(":", 1)[1]) if name.startswith("learned:") else made[name]()
         for name in names
     }
 
 
-def evaluate_set(name: str, home: str | None, limit: int, chosen: dict[str, Any],
-                 threshold: float | None) -> dict[str, Any]:
+def evaluate_set(
+    name: str, home: str | None, limit: int, chosen: dict[str, Any], threshold: float | None
+) -> dict[str, Any]:
     from qa import Assistant
     from qa.eval.evaluate import matches, read_questions, spread, squash
 
@@ -75,8 +75,9 @@ def evaluate_set(name: str, home: str | None, limit: int, chosen: dict[str, Any]
     rows: dict[str, list[dict[str, Any]]] = {r: [] for r in chosen}
     with Assistant(home=home, **kwargs) as assistant:
         if assistant.store.is_empty():
-            print(f"{name}: ingest {assistant.ingest([str(p) for p in corpus]).summary()}",
-                  flush=True)
+            print(
+                f"{name}: ingest {assistant.ingest([str(p) for p in corpus]).summary()}", flush=True
+            )
         for q in questions[:10]:  # warm up every ranker
             for ranker in chosen.values():
                 assistant.searcher.ranker = ranker
@@ -89,13 +90,20 @@ def evaluate_set(name: str, home: str | None, limit: int, chosen: dict[str, Any]
                 ms = (time.perf_counter() - started) * 1000
                 first = answer.citations[0].sentence if answer.citations else ""
                 top = answer.evidence[0].sentence if answer.evidence else ""
-                rows[rname].append({
-                    "id": q.id, "answerable": q.answerable, "abstained": answer.abstained,
-                    "first_cited_hit": q.answerable and not answer.abstained
-                    and bool(first) and answers(q, first),
-                    "hit1": q.answerable and bool(top) and answers(q, top),
-                    "confidence": answer.timings.get("confidence"), "ms": ms,
-                })
+                rows[rname].append(
+                    {
+                        "id": q.id,
+                        "answerable": q.answerable,
+                        "abstained": answer.abstained,
+                        "first_cited_hit": q.answerable
+                        and not answer.abstained
+                        and bool(first)
+                        and answers(q, first),
+                        "hit1": q.answerable and bool(top) and answers(q, top),
+                        "confidence": answer.timings.get("confidence"),
+                        "ms": ms,
+                    }
+                )
             if number % 200 == 0:
                 print(f"  {name} {number}/{len(questions)}", flush=True)
     return {rname: summarise(r) for rname, r in rows.items()}
@@ -110,7 +118,8 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         return round(sum(values) / len(values), 4) if values else None
 
     return {
-        "questions": len(rows), "answerable": len(answerable),
+        "questions": len(rows),
+        "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "first_cited_hit": mean([r["first_cited_hit"] for r in answerable]),
         "hit@1": mean([r["hit1"] for r in answerable]),
@@ -127,8 +136,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="questions per set (0: all)")
     parser.add_argument("--home-squad")
     parser.add_argument("--home-newsqa")
-    parser.add_argument("--rankers", default="weighted,learned",
-                        help="weighted, learned (the packaged model), learned:PATH")
+    parser.add_argument(
+        "--rankers",
+        default="weighted,learned",
+        help="weighted, learned (the packaged model), learned:PATH",
+    )
     parser.add_argument("--abstain-below", type=float, help="default: the Assistant's")
     parser.add_argument("--out", help="write the summary JSON here")
     args = parser.parse_args()
@@ -138,8 +150,10 @@ def main() -> None:
     for name in args.sets.split(","):
         summary[name] = evaluate_set(name, homes[name], args.limit, chosen, args.abstain_below)
         for rname, figures in summary[name].items():
-            print(f"{name:7} {rname:9} " + "  ".join(f"{k} {v}" for k, v in figures.items()),
-                  flush=True)
+            print(
+                f"{name:7} {rname:9} " + "  ".join(f"{k} {v}" for k, v in figures.items()),
+                flush=True,
+            )
     if args.out:
         Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
 

@@ -51,13 +51,17 @@ def child_ingest(home: str, url: str, articles: str, cache_dir: str) -> dict:
     report = ingest_paths(store, embedder, [articles])
     seconds = time.perf_counter() - started - opened
     store.close()
-    return {"open_s": round(opened, 2), "ingest_s": round(seconds, 2),
-            "chroma_s": round(report.extra.get("chroma_seconds", 0.0), 2),
-            "embed_s": round(report.extra.get("embed_seconds", 0.0), 2),
-            "sentences": report.sentences, "added": len(report.added),
-            "failed": len(report.failed),
-            "embedded_by_model": getattr(embedder, "misses", report.sentences),
-            "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "open_s": round(opened, 2),
+        "ingest_s": round(seconds, 2),
+        "chroma_s": round(report.extra.get("chroma_seconds", 0.0), 2),
+        "embed_s": round(report.extra.get("embed_seconds", 0.0), 2),
+        "sentences": report.sentences,
+        "added": len(report.added),
+        "failed": len(report.failed),
+        "embedded_by_model": getattr(embedder, "misses", report.sentences),
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def child_ask(home: str, url: str, count: int) -> dict:
@@ -68,9 +72,13 @@ def child_ask(home: str, url: str, count: int) -> dict:
     questions = [q for q in read_questions(SQUAD / "questions-dev.jsonl") if q.answerable]
     summary, _ = evaluate(spread(questions, count), assistant.ask, warmup=20)
     assistant.close()
-    return {"p50_ms": summary["latency_p50_ms"], "p95_ms": summary["latency_p95_ms"],
-            "hit@1": summary["hit@1"], "questions": summary["questions"],
-            "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "p50_ms": summary["latency_p50_ms"],
+        "p95_ms": summary["latency_p95_ms"],
+        "hit@1": summary["hit@1"],
+        "questions": summary["questions"],
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def du_mb(path: Path) -> float:
@@ -85,8 +93,10 @@ class ChromaServer:
         self.port = free_port()
         chroma = str(Path(sys.executable).parent / "chroma")
         self.process = subprocess.Popen(
-            [chroma, "run", "--path", str(folder), "--host", "127.0.0.1", "--port",
-             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [chroma, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         import socket
 
@@ -109,8 +119,9 @@ class ChromaServer:
         self.process.wait(timeout=30)
 
 
-def run_mode(mode: str, sizes: list[int], questions: int, probe: int, cache_dir: Path,
-             work: Path) -> dict:
+def run_mode(
+    mode: str, sizes: list[int], questions: int, probe: int, cache_dir: Path, work: Path
+) -> dict:
     """Build each size in turn: the step's articles from the embedding cache, except its last
     `probe` articles, which go through the whole pipeline (the model embeds every sentence) and
     give the size's ingest throughput."""
@@ -124,10 +135,20 @@ def run_mode(mode: str, sizes: list[int], questions: int, probe: int, cache_dir:
         """One folder of JSONL files (5,000 articles each: files have a 20 MB limit)."""
         folder = work / f"{mode}-articles-{first}-{last}"
         folder.mkdir()
-        chars = sum(write_articles(folder / f"{begin}.jsonl", begin, min(5000, last - begin))
-                    for begin in range(first, last, 5000))
-        step = run_child([__file__, "--child-ingest", str(home), url, str(folder),
-                          str(cache_dir) if cached else ""])
+        chars = sum(
+            write_articles(folder / f"{begin}.jsonl", begin, min(5000, last - begin))
+            for begin in range(first, last, 5000)
+        )
+        step = run_child(
+            [
+                __file__,
+                "--child-ingest",
+                str(home),
+                url,
+                str(folder),
+                str(cache_dir) if cached else "",
+            ]
+        )
         if step["failed"] or step["added"] != last - first:
             raise SystemExit(f"ingest of {folder} failed: {step}")
         return {**step, "chars": chars}
@@ -146,26 +167,37 @@ def run_mode(mode: str, sizes: list[int], questions: int, probe: int, cache_dir:
             asked = run_child([__file__, "--child-ask", str(home), url, str(questions)])
             disk = du_mb(home) + (du_mb(server.folder) if server else 0.0)
             chars, seconds = step["chars"], step["ingest_s"]
-            row = {"articles": size, "sentences": sentences,
-                   # the probe: the size's last articles, through the whole pipeline
-                   "probe_articles": step["added"], "probe_sentences": step["sentences"],
-                   "chars_per_s": round(chars / seconds),
-                   "sentences_per_s": round(step["sentences"] / seconds),
-                   "ingest_s": seconds, "embed_s": step["embed_s"], "chroma_s": step["chroma_s"],
-                   "embedded_by_model": step["embedded_by_model"],
-                   # the same probe without the model's time, and without Chroma's upserts too
-                   "chars_per_s_without_model": round(chars / (seconds - step["embed_s"])),
-                   "chars_per_s_without_model_or_chroma": round(
-                       chars / (seconds - step["embed_s"] - step["chroma_s"])),
-                   "chroma_ms_per_sentence": round(1000 * step["chroma_s"] / step["sentences"], 3),
-                   "build_s": round(build_s, 1), "open_s": step["open_s"],
-                   "disk_mb": round(disk), **{f"ask_{k}": v for k, v in asked.items()}}
+            row = {
+                "articles": size,
+                "sentences": sentences,
+                # the probe: the size's last articles, through the whole pipeline
+                "probe_articles": step["added"],
+                "probe_sentences": step["sentences"],
+                "chars_per_s": round(chars / seconds),
+                "sentences_per_s": round(step["sentences"] / seconds),
+                "ingest_s": seconds,
+                "embed_s": step["embed_s"],
+                "chroma_s": step["chroma_s"],
+                "embedded_by_model": step["embedded_by_model"],
+                # the same probe without the model's time, and without Chroma's upserts too
+                "chars_per_s_without_model": round(chars / (seconds - step["embed_s"])),
+                "chars_per_s_without_model_or_chroma": round(
+                    chars / (seconds - step["embed_s"] - step["chroma_s"])
+                ),
+                "chroma_ms_per_sentence": round(1000 * step["chroma_s"] / step["sentences"], 3),
+                "build_s": round(build_s, 1),
+                "open_s": step["open_s"],
+                "disk_mb": round(disk),
+                **{f"ask_{k}": v for k, v in asked.items()},
+            }
             if fill:  # the rest of the step, vectors from the cache (model-free throughput)
-                row["fill"] = {"articles": fill["added"], "sentences": fill["sentences"],
-                               "chars_per_s": round(fill["chars"] / fill["ingest_s"]),
-                               "chroma_ms_per_sentence": round(
-                                   1000 * fill["chroma_s"] / fill["sentences"], 3),
-                               "embedded_by_model": fill["embedded_by_model"]}
+                row["fill"] = {
+                    "articles": fill["added"],
+                    "sentences": fill["sentences"],
+                    "chars_per_s": round(fill["chars"] / fill["ingest_s"]),
+                    "chroma_ms_per_sentence": round(1000 * fill["chroma_s"] / fill["sentences"], 3),
+                    "embedded_by_model": fill["embedded_by_model"],
+                }
             if server:
                 row["chroma_server_rss_mb"] = round(server.rss_mb())
             rows.append(row)
@@ -185,19 +217,25 @@ def print_table(results: dict) -> None:
 
     for line in report(roof, embed):
         print("  " + line)
-    header = (f"{'mode':9}{'articles':>9}{'sentences':>10}{'chars/s':>9}{'sent/s':>8}"
-              f"{'no-model':>10}{'chroma ms':>10}{'disk MB':>9}{'p50 ms':>8}{'p95 ms':>8}"
-              f"{'RSS MB':>8}")
+    header = (
+        f"{'mode':9}{'articles':>9}{'sentences':>10}{'chars/s':>9}{'sent/s':>8}"
+        f"{'no-model':>10}{'chroma ms':>10}{'disk MB':>9}{'p50 ms':>8}{'p95 ms':>8}"
+        f"{'RSS MB':>8}"
+    )
     print(header)
     for mode, result in results["modes"].items():
         for r in result["rows"]:
-            print(f"{mode:9}{r['articles']:>9,}{r['sentences']:>10,}{r['chars_per_s']:>9,}"
-                  f"{r['sentences_per_s']:>8,}{r['chars_per_s_without_model']:>10,}"
-                  f"{r['chroma_ms_per_sentence']:>10.2f}{r['disk_mb']:>9,}"
-                  f"{r['ask_p50_ms']:>8.1f}{r['ask_p95_ms']:>8.1f}{r['ask_peak_rss_mb']:>8,}")
-    print(f"(chars/s, sent/s: the last {results['probe']:,} articles of each size, the model "
-          f"embedding every sentence; no-model: the same without the model's time; chroma ms: "
-          f"Chroma upsert per sentence)")
+            print(
+                f"{mode:9}{r['articles']:>9,}{r['sentences']:>10,}{r['chars_per_s']:>9,}"
+                f"{r['sentences_per_s']:>8,}{r['chars_per_s_without_model']:>10,}"
+                f"{r['chroma_ms_per_sentence']:>10.2f}{r['disk_mb']:>9,}"
+                f"{r['ask_p50_ms']:>8.1f}{r['ask_p95_ms']:>8.1f}{r['ask_peak_rss_mb']:>8,}"
+            )
+    print(
+        f"(chars/s, sent/s: the last {results['probe']:,} articles of each size, the model "
+        f"embedding every sentence; no-model: the same without the model's time; chroma ms: "
+        f"Chroma upsert per sentence)"
+    )
     for mode, result in results["modes"].items():
         rows = result["rows"]
         first, last = rows[0], rows[-1]
@@ -206,16 +244,18 @@ def print_table(results: dict) -> None:
         def ratio(key: str, first: dict = first, last: dict = last) -> str:
             return f"{last[key] / first[key]:.0%}"
 
-        print(f"{mode}: ask p50 {last['articles']:,}/{first['articles']:,} = "
-              f"{last['ask_p50_ms'] / first['ask_p50_ms']:.2f}x (target <= 1.5x); ingest "
-              f"throughput {ratio('chars_per_s')} of the first size (target >= 85%); "
-              f"without the model {ratio('chars_per_s_without_model')}, without the model "
-              f"and Chroma's upserts {ratio('chars_per_s_without_model_or_chroma')}; Chroma "
-              f"upsert {first['chroma_ms_per_sentence']:.2f} -> "
-              f"{last['chroma_ms_per_sentence']:.2f} ms per sentence; adding 10 articles took "
-              f"{add['ingest_s']:.2f} s = "
-              f"{add['ingest_s'] / result['build_s']:.2%} of building {last['articles']:,} "
-              f"(target < 5%); serve RSS {result['serve']['rss_mb']:,} MB (target <= 1,500)")
+        print(
+            f"{mode}: ask p50 {last['articles']:,}/{first['articles']:,} = "
+            f"{last['ask_p50_ms'] / first['ask_p50_ms']:.2f}x (target <= 1.5x); ingest "
+            f"throughput {ratio('chars_per_s')} of the first size (target >= 85%); "
+            f"without the model {ratio('chars_per_s_without_model')}, without the model "
+            f"and Chroma's upserts {ratio('chars_per_s_without_model_or_chroma')}; Chroma "
+            f"upsert {first['chroma_ms_per_sentence']:.2f} -> "
+            f"{last['chroma_ms_per_sentence']:.2f} ms per sentence; adding 10 articles took "
+            f"{add['ingest_s']:.2f} s = "
+            f"{add['ingest_s'] / result['build_s']:.2%} of building {last['articles']:,} "
+            f"(target < 5%); serve RSS {result['serve']['rss_mb']:,} MB (target <= 1,500)"
+        )
 
 
 def chart(results: dict, path: Path) -> None:
@@ -229,11 +269,19 @@ def chart(results: dict, path: Path) -> None:
         sizes = [r["articles"] for r in result["rows"]]
         left.plot(sizes, [r["ask_p50_ms"] for r in result["rows"]], "o-", label=f"{mode} p50")
         left.plot(sizes, [r["ask_p95_ms"] for r in result["rows"]], "o--", label=f"{mode} p95")
-        right.plot(sizes, [r["ask_peak_rss_mb"] for r in result["rows"]], "o-",
-                   label=f"{mode}: ask process")
+        right.plot(
+            sizes,
+            [r["ask_peak_rss_mb"] for r in result["rows"]],
+            "o-",
+            label=f"{mode}: ask process",
+        )
         if "chroma_server_rss_mb" in result["rows"][0]:
-            right.plot(sizes, [r["chroma_server_rss_mb"] for r in result["rows"]], "o:",
-                       label=f"{mode}: chroma run process")
+            right.plot(
+                sizes,
+                [r["chroma_server_rss_mb"] for r in result["rows"]],
+                "o:",
+                label=f"{mode}: chroma run process",
+            )
     left.set(xscale="log", xlabel="articles", ylabel="ask latency (ms)", ylim=(0, None))
     right.set(xscale="log", xlabel="articles", ylabel="peak RSS (MB)", ylim=(0, None))
     for axis in (left, right):
@@ -257,8 +305,12 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,3000,10000")
     parser.add_argument("--modes", default="embedded,server")
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--probe", type=int, default=1000,
-                        help="articles at the end of each size ingested with the model")
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=1000,
+        help="articles at the end of each size ingested with the model",
+    )
     parser.add_argument("--out", default=str(Path(__file__).parent / "scale.json"))
     parser.add_argument("--chart", default=str(Path(__file__).parent.parent / "docs" / "scale.png"))
     parser.add_argument("--keep", help="build the stores in this folder and keep them")
@@ -273,8 +325,12 @@ def main() -> None:
     work = Path(args.keep or tempfile.mkdtemp(prefix="citeqa-scale-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"),
-                         "sizes": sizes, "roofline": matmul_roofline()}
+        results: dict = {
+            "machine": machine(),
+            "date": time.strftime("%Y-%m-%d"),
+            "sizes": sizes,
+            "roofline": matmul_roofline(),
+        }
         sentences = pool_sentences()
         embedder = SentenceTransformerEmbedder()
         results["embedding"], vectors = embedding_throughput(embedder, sentences)
@@ -283,7 +339,8 @@ def main() -> None:
         results["probe"] = args.probe
         results["modes"] = {
             mode: run_mode(mode, sizes, args.questions, args.probe, work / "cache", work)
-            for mode in args.modes.split(",")}
+            for mode in args.modes.split(",")
+        }
         results["wall_s"] = round(time.perf_counter() - started)
         Path(args.out).write_text(json.dumps(results, indent=2))
         print_table(results)

@@ -36,15 +36,25 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def measure_serve(home: str, chroma_url: str | None = None,
-                  question: str = "Which NFL team represented the AFC at Super Bowl 50?") -> dict:
+def measure_serve(
+    home: str,
+    chroma_url: str | None = None,
+    question: str = "Which NFL team represented the AFC at Super Bowl 50?",
+) -> dict:
     """Start `citeqa serve` on `home`, ask one question through gradio_client, measure RSS."""
     from gradio_client import Client
 
     citeqa = str(Path(sys.executable).parent / "citeqa")
     port = free_port()
-    command = [citeqa, "--home", home, *(["--chroma-url", chroma_url] if chroma_url else []),
-               "serve", "--port", str(port)]
+    command = [
+        citeqa,
+        "--home",
+        home,
+        *(["--chroma-url", chroma_url] if chroma_url else []),
+        "serve",
+        "--port",
+        str(port),
+    ]
     started = time.perf_counter()
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -59,10 +69,13 @@ def measure_serve(home: str, chroma_url: str | None = None,
         listening = time.perf_counter() - started
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         answer = client.predict(question, api_name="/ask")
-        return {"listening_s": round(listening, 1),
-                "first_answer_s": round(time.perf_counter() - started, 1),
-                "citations": len(answer["citations"]), "abstained": answer["abstained"],
-                "rss_mb": round(rss_mb(server.pid))}
+        return {
+            "listening_s": round(listening, 1),
+            "first_answer_s": round(time.perf_counter() - started, 1),
+            "citations": len(answer["citations"]),
+            "abstained": answer["abstained"],
+            "rss_mb": round(rss_mb(server.pid)),
+        }
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -76,14 +89,18 @@ def main() -> None:
     citeqa = str(Path(sys.executable).parent / "citeqa")
     home = args.home or tempfile.mkdtemp(prefix="citeqa-serve-bench-")
     if not args.home:
-        subprocess.run([citeqa, "--home", home, "ingest", "--quiet",
-                        *[str(p) for p in default_corpus()]], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [citeqa, "--home", home, "ingest", "--quiet", *[str(p) for p in default_corpus()]],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     result = measure_serve(home, args.chroma_url)
     print(f"serve benchmark on {machine()} (store: {home})")
     print(f"  listening after          {result['listening_s']:6.1f} s")
-    print(f"  first answer after       {result['first_answer_s']:6.1f} s  "
-          f"({result['citations']} citation(s), abstained={result['abstained']})")
+    print(
+        f"  first answer after       {result['first_answer_s']:6.1f} s  "
+        f"({result['citations']} citation(s), abstained={result['abstained']})"
+    )
     print(f"  server RSS               {result['rss_mb']:6.0f} MB")
 
 

@@ -80,9 +80,12 @@ class CachedEmbedder:
         self.max_tokens = inner.max_tokens  # type: ignore[attr-defined]
         self.misses = 0
 
-    def embed_documents(self, texts: Sequence[str],
-                        progress: Callable[[int], None] | None = None,
-                        token_counts: Sequence[int] | None = None) -> np.ndarray:
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        token_counts: Sequence[int] | None = None,
+    ) -> np.ndarray:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         missing = [i for i, t in enumerate(texts) if t not in self._rows]
         for i, text in enumerate(texts):
@@ -92,7 +95,8 @@ class CachedEmbedder:
         if missing:
             self.misses += len(missing)
             out[missing] = self._inner.embed_documents(  # type: ignore[attr-defined]
-                [texts[i] for i in missing])
+                [texts[i] for i in missing]
+            )
         if progress:
             progress(len(texts))
         return out

@@ -88,10 +88,18 @@ def paragraph_stories(articles: Path, out: Path) -> Path:
             for number, paragraph in enumerate(record["text"].split("\n\n")):
                 paragraph = paragraph.strip()
                 if paragraph:
-                    sink.write(json.dumps({
-                        "id": f"{record['id']}-{number}", "title": " ".join(paragraph.split()[:12]),
-                        "text": paragraph, "source": record.get("source", ""),
-                    }, ensure_ascii=False) + "\n")
+                    sink.write(
+                        json.dumps(
+                            {
+                                "id": f"{record['id']}-{number}",
+                                "title": " ".join(paragraph.split()[:12]),
+                                "text": paragraph,
+                                "source": record.get("source", ""),
+                            },
+                            ensure_ascii=False,
+                        )
+                        + "\n"
+                    )
     return out
 
 
@@ -135,17 +143,24 @@ def extract(assistant: Any, questions: list[Any], evidence_of: Any) -> dict[str,
         covc.extend(cc)
         dense_top.extend([result.signals.dense] * len(rows))
         if number % 500 == 0:
-            print(f"  {number}/{len(questions)} questions, {time.perf_counter() - started:.0f} s",
-                  flush=True)
+            print(
+                f"  {number}/{len(questions)} questions, {time.perf_counter() - started:.0f} s",
+                flush=True,
+            )
     return {
-        "X": np.vstack(xs), "y": np.array(ys, dtype=np.int8), "qid": np.array(qids),
-        "weighted": np.array(ws), "coverage1": np.array(cov1), "coverage_chunk": np.array(covc),
+        "X": np.vstack(xs),
+        "y": np.array(ys, dtype=np.int8),
+        "qid": np.array(qids),
+        "weighted": np.array(ws),
+        "coverage1": np.array(cov1),
+        "coverage_chunk": np.array(covc),
         "dense_top": np.array(dense_top),
     }
 
 
-def rows_for(unit: str, args: Any, articles_path: Path, questions: list[Any]
-             ) -> dict[str, np.ndarray]:
+def rows_for(
+    unit: str, args: Any, articles_path: Path, questions: list[Any]
+) -> dict[str, np.ndarray]:
     """The candidate rows of every question over one store (`unit`), from the cache if any."""
     from qa.eval.evaluate import matches
     from qa.search.features import FEATURE_NAMES, POSITION_CAP
@@ -158,12 +173,20 @@ def rows_for(unit: str, args: Any, articles_path: Path, questions: list[Any]
     else:
         from qa import Assistant
 
-        home = args.home.format(unit=unit) if args.home else tempfile.mkdtemp(
-            prefix=f"citeqa-train-{unit}-")
+        home = (
+            args.home.format(unit=unit)
+            if args.home
+            else tempfile.mkdtemp(prefix=f"citeqa-train-{unit}-")
+        )
         with Assistant(home=home) as assistant:
             if assistant.store.is_empty():
-                corpus = articles_path if unit == "article" else paragraph_stories(
-                    articles_path, Path(home).parent / f"{Path(home).name}-paragraphs.jsonl")
+                corpus = (
+                    articles_path
+                    if unit == "article"
+                    else paragraph_stories(
+                        articles_path, Path(home).parent / f"{Path(home).name}-paragraphs.jsonl"
+                    )
+                )
                 print(f"ingest: {assistant.ingest([str(corpus)]).summary()}")
             data = extract(assistant, questions, lambda q, s: matches(s, q.evidence))
         if cache:
@@ -283,17 +306,23 @@ def trees_artefact(booster: Any) -> dict[str, Any]:
             default_left[t, i] = node["default_left"]
             left[t, i] = child(node["left_child"])
             right[t, i] = child(node["right_child"])
-            stack.extend((c, d + 1) for c in (node["left_child"], node["right_child"])
-                         if "split_index" in c)
+            stack.extend(
+                (c, d + 1) for c in (node["left_child"], node["right_child"]) if "split_index" in c
+            )
     return {
-        "depth": depth, "feature": feature.tolist(), "threshold": threshold.tolist(),
-        "left": left.tolist(), "right": right.tolist(), "default_left": default_left.tolist(),
+        "depth": depth,
+        "feature": feature.tolist(),
+        "threshold": threshold.tolist(),
+        "left": left.tolist(),
+        "right": right.tolist(),
+        "default_left": default_left.tolist(),
         "leaf": leaf.tolist(),
     }
 
 
-def cross_validate(data: dict[str, np.ndarray], groups: np.ndarray, folds: int,
-                   seed: int, n_questions: int) -> dict[str, Any]:
+def cross_validate(
+    data: dict[str, np.ndarray], groups: np.ndarray, folds: int, seed: int, n_questions: int
+) -> dict[str, Any]:
     from sklearn.model_selection import GroupKFold
 
     X, y, qid = data["X"], data["y"], data["qid"]
@@ -312,10 +341,12 @@ def cross_validate(data: dict[str, np.ndarray], groups: np.ndarray, folds: int,
         booster = fit_lgbm(X[fit_rows], y[fit_rows], qid[fit_rows], seed)
         linear = fit_linear(X[fit_rows], y[fit_rows], seed)
         w = data["weighted"][valid_rows]
-        scores["lightgbm"][valid_rows] = cascaded(booster.predict(X[valid_rows]),
-                                                  keep[valid_rows], w)
-        scores["linear"][valid_rows] = cascaded(linear_scores(linear, X[valid_rows]),
-                                                keep[valid_rows], w)
+        scores["lightgbm"][valid_rows] = cascaded(
+            booster.predict(X[valid_rows]), keep[valid_rows], w
+        )
+        scores["linear"][valid_rows] = cascaded(
+            linear_scores(linear, X[valid_rows]), keep[valid_rows], w
+        )
         print(f"  fold {len(fold_articles)}: {time.perf_counter() - started:.0f} s", flush=True)
         scores["weighted"][valid_rows] = data["weighted"][valid_rows]
         for name in result:
@@ -341,9 +372,13 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--model", choices=["auto", "lightgbm", "linear"], default="auto")
-    parser.add_argument("--unit", choices=["both", "paragraph", "article"], default="both",
-                        help="train on a store of the whole articles, one of their paragraphs "
-                        "as short stories, or both (default)")
+    parser.add_argument(
+        "--unit",
+        choices=["both", "paragraph", "article"],
+        default="both",
+        help="train on a store of the whole articles, one of their paragraphs "
+        "as short stories, or both (default)",
+    )
     args = parser.parse_args()
     np.random.seed(args.seed)
 
@@ -368,14 +403,18 @@ def main() -> None:
     if X.shape[1] != len(FEATURE_NAMES):
         raise SystemExit("cached rows have other features; delete the cache")
     reachable = np.bincount(qid, weights=y, minlength=n_questions) > 0
-    print(f"{len(questions)} answerable questions x {len(units)} stores, {len(y)} candidate rows, "
-          f"gold among the candidates for {reachable.mean():.4f}")
+    print(
+        f"{len(questions)} answerable questions x {len(units)} stores, {len(y)} candidate rows, "
+        f"gold among the candidates for {reachable.mean():.4f}"
+    )
 
     cv = cross_validate(data, groups, args.folds, args.seed, n_questions)
     cv_scores = cv.pop("_scores")
     for name in ("weighted", "lightgbm", "linear"):
-        print(f"  CV first-sentence hit {name:9} {cv[name]['first_hit_pooled']:.4f}  "
-              f"folds {cv[name]['first_hit_by_fold']}")
+        print(
+            f"  CV first-sentence hit {name:9} {cv[name]['first_hit_pooled']:.4f}  "
+            f"folds {cv[name]['first_hit_by_fold']}"
+        )
     choice = args.model
     if choice == "auto":
         # the simpler model unless the trees are clearly better (0.005 ≈ 22 questions)
@@ -392,10 +431,14 @@ def main() -> None:
         linear = fit_linear(X[keep], y[keep], args.seed)
         body = {"kind": "linear", **linear}
         reference = linear_scores(linear, X)
-    artefact = {"format": "citeqa-ranker-1", "features": list(FEATURE_NAMES),
-                "cascade": CASCADE,
+    artefact = {
+        "format": "citeqa-ranker-1",
+        "features": list(FEATURE_NAMES),
+        "cascade": CASCADE,
         "choice_rule": f"lightgbm only if its pooled CV first hit beats linear's by "
-        f">= {PREFER_LINEAR_WITHIN}", **body}
+        f">= {PREFER_LINEAR_WITHIN}",
+        **body,
+    }
     MODEL.write_text(json.dumps(artefact, separators=(",", ":")) + "\n")
 
     from qa.search.learned import LearnedRanker
@@ -405,40 +448,48 @@ def main() -> None:
     if not np.allclose(mine, reference, rtol=0, atol=1e-9):
         raise SystemExit(f"numpy scores differ from the trainer's: {abs(mine - reference).max()}")
     full_fit = first_hits(cascaded(reference, keep, data["weighted"]), y, qid).sum() / n_questions
-    SIDECAR.write_text(json.dumps({
-        "model": MODEL.name,
-        "sha256": sha256(MODEL),
-        "kind": choice,
-        "features": list(FEATURE_NAMES),
-        "command": "python bench/train_ranker.py"
-        + (f" --seed {args.seed}" if args.seed != SEED else "")
-        + (f" --unit {args.unit}" if args.unit != "both" else ""),
-        "unit": args.unit,
-        "seed": args.seed,
-        "params": {**LGBM_PARAMS, "rounds": LGBM_ROUNDS} if choice == "lightgbm"
-        else {"C": 1.0, "standardised": True},
-        "cascade": CASCADE,
-        "choice_rule": f"lightgbm only if its pooled CV first hit beats linear's by "
-        f">= {PREFER_LINEAR_WITHIN}",
-        "data": {
-            "questions": str(questions_path.relative_to(SHARED)),
-            "questions_sha256": sha256(questions_path),
-            "articles": str(articles_path.relative_to(SHARED)),
-            "articles_sha256": sha256(articles_path),
-            "answerable_questions": len(questions),
-            "stores": units,
-            "candidate_rows": len(y),
-            "gold_among_candidates": round(float(reachable.mean()), 4),
-        },
-        "cross_validation": {"grouped_by": "article", **cv},
-        "training_fit_first_hit": round(float(full_fit), 4),
-        "versions": versions(),
-    }, indent=2) + "\n")
+    SIDECAR.write_text(
+        json.dumps(
+            {
+                "model": MODEL.name,
+                "sha256": sha256(MODEL),
+                "kind": choice,
+                "features": list(FEATURE_NAMES),
+                "command": "python bench/train_ranker.py"
+                + (f" --seed {args.seed}" if args.seed != SEED else "")
+                + (f" --unit {args.unit}" if args.unit != "both" else ""),
+                "unit": args.unit,
+                "seed": args.seed,
+                "params": {**LGBM_PARAMS, "rounds": LGBM_ROUNDS}
+                if choice == "lightgbm"
+                else {"C": 1.0, "standardised": True},
+                "cascade": CASCADE,
+                "choice_rule": f"lightgbm only if its pooled CV first hit beats linear's by "
+                f">= {PREFER_LINEAR_WITHIN}",
+                "data": {
+                    "questions": str(questions_path.relative_to(SHARED)),
+                    "questions_sha256": sha256(questions_path),
+                    "articles": str(articles_path.relative_to(SHARED)),
+                    "articles_sha256": sha256(articles_path),
+                    "answerable_questions": len(questions),
+                    "stores": units,
+                    "candidate_rows": len(y),
+                    "gold_among_candidates": round(float(reachable.mean()), 4),
+                },
+                "cross_validation": {"grouped_by": "article", **cv},
+                "training_fit_first_hit": round(float(full_fit), 4),
+                "versions": versions(),
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {MODEL} ({choice}, sha256 {sha256(MODEL)[:12]}) and {SIDECAR}")
 
 
-def refit_threshold(data: dict[str, np.ndarray], scores: np.ndarray, groups: np.ndarray,
-                    questions: list[Any]) -> dict[str, Any]:
+def refit_threshold(
+    data: dict[str, np.ndarray], scores: np.ndarray, groups: np.ndarray, questions: list[Any]
+) -> dict[str, Any]:
     """The confidence of the top sentence under the hand-set and the learned ranker (CV
     scores), on squad-train's answerable questions: the threshold keeping the hand-set
     ranker's answered rate is reported, not applied (the confidence reads coverage of the top
@@ -449,7 +500,8 @@ def refit_threshold(data: dict[str, np.ndarray], scores: np.ndarray, groups: np.
     for name, s in (("weighted", data["weighted"]), ("chosen", scores)):
         top = first_rows(s, data["qid"])
         conf = data["dense_top"][top] + COVERAGE_WEIGHT * (
-            data["coverage1"][top] + data["coverage_chunk"][top])
+            data["coverage1"][top] + data["coverage_chunk"][top]
+        )
         out[f"answered_{name}"] = round(float((conf >= ABSTAIN_BELOW).mean()), 4)
     return out
 

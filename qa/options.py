@@ -53,9 +53,7 @@ class AskOptions:
             if name not in known:
                 close = difflib.get_close_matches(name, [*known, "article"], n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise OptionError(
-                    f"unknown option {name!r}{hint}; options are: {', '.join(known)}"
-                )
+                raise OptionError(f"unknown option {name!r}{hint}; options are: {', '.join(known)}")
         return cls(**values)._checked()
 
     def _checked(self) -> AskOptions:

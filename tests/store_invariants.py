@@ -25,21 +25,115 @@ from vectorstore.store import ArticleStore
 
 FILTER_FIELDS = {"article_id", "published_ts", "source"}  # all the metadata Chroma keeps
 
-_PREFIXES = ("Brack", "Dun", "Hollow", "Marl", "Wend", "Thorn", "Ash", "Fell", "Gorm", "Hath",
-             "Kes", "Lind", "Mor", "Nether", "Oak", "Pen", "Quar", "Rook", "Sel", "Tarn", "Ul",
-             "Vex", "Wick", "Yarl", "Zen", "Cal", "Bel", "Cor", "Drum", "Elm", "Fal", "Glen",
-             "Har", "Ick", "Jar", "Kil", "Lox", "Mab", "Nor", "Ost")
-_SUFFIXES = ("ford", "mere", "by", "wick", "stead", "holm", "ton", "bury", "field", "moor",
-             "worth", "combe", "dale", "ley", "bridge", "haven", "minster", "gate", "well",
-             "thorpe", "hurst", "cliff", "wold", "marsh", "pool")
+_PREFIXES = (
+    "Brack",
+    "Dun",
+    "Hollow",
+    "Marl",
+    "Wend",
+    "Thorn",
+    "Ash",
+    "Fell",
+    "Gorm",
+    "Hath",
+    "Kes",
+    "Lind",
+    "Mor",
+    "Nether",
+    "Oak",
+    "Pen",
+    "Quar",
+    "Rook",
+    "Sel",
+    "Tarn",
+    "Ul",
+    "Vex",
+    "Wick",
+    "Yarl",
+    "Zen",
+    "Cal",
+    "Bel",
+    "Cor",
+    "Drum",
+    "Elm",
+    "Fal",
+    "Glen",
+    "Har",
+    "Ick",
+    "Jar",
+    "Kil",
+    "Lox",
+    "Mab",
+    "Nor",
+    "Ost",
+)
+_SUFFIXES = (
+    "ford",
+    "mere",
+    "by",
+    "wick",
+    "stead",
+    "holm",
+    "ton",
+    "bury",
+    "field",
+    "moor",
+    "worth",
+    "combe",
+    "dale",
+    "ley",
+    "bridge",
+    "haven",
+    "minster",
+    "gate",
+    "well",
+    "thorpe",
+    "hurst",
+    "cliff",
+    "wold",
+    "marsh",
+    "pool",
+)
 TOWNS = tuple(p + s for p in _PREFIXES for s in _SUFFIXES)  # 1,000 invented, distinct names
 assert len(set(TOWNS)) == len(TOWNS) == 1000
-THINGS = ("footbridges", "bus shelters", "allotments", "street lamps", "cycle racks", "benches",
-          "playgrounds", "bird hides", "water fountains", "market stalls")
-PEOPLE = ("Ada Quill", "Bram Oster", "Cora Vane", "Dev Mallory", "Esme Hart", "Fitz Rowe",
-          "Greta Lund", "Hugo Pell", "Iris Thane", "Jonah Reeve")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+THINGS = (
+    "footbridges",
+    "bus shelters",
+    "allotments",
+    "street lamps",
+    "cycle racks",
+    "benches",
+    "playgrounds",
+    "bird hides",
+    "water fountains",
+    "market stalls",
+)
+PEOPLE = (
+    "Ada Quill",
+    "Bram Oster",
+    "Cora Vane",
+    "Dev Mallory",
+    "Esme Hart",
+    "Fitz Rowe",
+    "Greta Lund",
+    "Hugo Pell",
+    "Iris Thane",
+    "Jonah Reeve",
+)
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -73,8 +167,12 @@ class Council:
 
     def record(self) -> dict[str, str]:
         month = (self.number % 12) + 1
-        return {"title": self.title, "text": self.text, "source": "Reliability Gazette",
-                "published": f"2025-{month:02d}-{(self.number % 28) + 1:02d}"}
+        return {
+            "title": self.title,
+            "text": self.text,
+            "source": "Reliability Gazette",
+            "published": f"2025-{month:02d}-{(self.number % 28) + 1:02d}",
+        }
 
     def write(self, folder: Path) -> Path:
         """As one JSON file; the file name stays the same across versions (an edited file)."""
@@ -100,10 +198,12 @@ def council(number: int, version: int = 0) -> Council:
     thing = THINGS[number % len(THINGS)]
     person = PEOPLE[(number // len(THINGS)) % len(PEOPLE)]
     month = MONTHS[(number + version) % 12]
-    text = (f"The {town} council approved {count} new {thing} at its meeting on Tuesday. "
-            f"Councillor {person} said the {town} {thing} would be ready by {month}. "
-            f"The scheme in {town} will cost {cost} thousand pounds from the "
-            f"{2000 + version} budget.")
+    text = (
+        f"The {town} council approved {count} new {thing} at its meeting on Tuesday. "
+        f"Councillor {person} said the {town} {thing} would be ready by {month}. "
+        f"The scheme in {town} will cost {cost} thousand pounds from the "
+        f"{2000 + version} budget."
+    )
     return Council(number, version, town, count, thing, cost, text)
 
 
@@ -155,16 +255,19 @@ def bm25_rows(index: LexicalIndex) -> list[tuple[str, int]]:
         return [
             (str(a), int(n))
             for segment in index._segments
-            for a, n in zip(segment.articles[segment.live], segment.numbers[segment.live],
-                            strict=True)
+            for a, n in zip(
+                segment.articles[segment.live], segment.numbers[segment.live], strict=True
+            )
         ]
 
 
 def _diff(name: str, got: Iterable[Any], want: Iterable[Any]) -> str:
     got, want = set(got), set(want)
     extra, missing = sorted(got - want)[:5], sorted(want - got)[:5]
-    return f"{name}: {len(got - want)} unexpected (e.g. {extra}), {len(want - got)} missing " \
-           f"(e.g. {missing})"
+    return (
+        f"{name}: {len(got - want)} unexpected (e.g. {extra}), {len(want - got)} missing "
+        f"(e.g. {missing})"
+    )
 
 
 @dataclass(frozen=True)
@@ -174,8 +277,12 @@ class Counts:
     chunks: int
 
 
-def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Reference,
-                origins: Mapping[str, str] | None = None) -> Counts:
+def check_store(
+    store: ArticleStore,
+    expected: Mapping[str, str],
+    reference: Reference,
+    origins: Mapping[str, str] | None = None,
+) -> Counts:
     """Assert that manifest, Chroma and BM25 hold exactly the `expected` {id: text} articles.
 
     Each article is present once, with every sentence and chunk a clean ingest would make, in
@@ -203,8 +310,9 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
         assert (listed[aid].sentences, listed[aid].chunks) == (n_sentences, n_chunks), aid
         rows = manifest.sentence_rows((aid, i) for i in range(n_sentences + 1))
         assert sorted(rows) == [(aid, i) for i in range(n_sentences)], aid
-        chunk_of = {i: n for n, (first, last, _) in enumerate(units.chunks)
-                    for i in range(first, last + 1)}
+        chunk_of = {
+            i: n for n, (first, last, _) in enumerate(units.chunks) for i in range(first, last + 1)
+        }
         for i, (start, end, sentence) in enumerate(units.sentences):
             assert rows[(aid, i)][:2] == (start, end), (aid, i)
             assert rows[(aid, i)].chunk == chunk_of[i], (aid, i)
@@ -221,8 +329,10 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
         for aid in ids:
             assert manifest.origins_of(aid), f"{aid} is stored but no file holds it"
 
-    for name, collection, want in (("sentence", store._vectors.sentences, want_sentences),
-                                   ("chunk", store._vectors.chunks, want_chunks)):
+    for name, collection, want in (
+        ("sentence", store._vectors.sentences, want_sentences),
+        ("chunk", store._vectors.chunks, want_chunks),
+    ):
         stored_rows = chroma_rows(collection)
         got_ids = [r[0] for r in stored_rows]
         assert len(got_ids) == len(set(got_ids)), f"Chroma {name} ids repeat"
@@ -233,8 +343,10 @@ def check_store(store: ArticleStore, expected: Mapping[str, str], reference: Ref
             assert meta["article_id"] == row_id.split(":")[0], row_id
             assert set(meta) == FILTER_FIELDS, f"Chroma {name} {row_id}: {meta}"
 
-    for name, index, want in (("sentence", store._bm25_sentences, want_sentences),
-                              ("chunk", store._bm25_chunks, want_chunks)):
+    for name, index, want in (
+        ("sentence", store._bm25_sentences, want_sentences),
+        ("chunk", store._bm25_chunks, want_chunks),
+    ):
         keys = [_split_key(k) for k in want]
         live = bm25_rows(index)
         assert len(live) == len(set(live)), f"a BM25 {name} row is live twice"
@@ -263,7 +375,7 @@ def check_cited(answer: Any, store: ArticleStore, stored: Iterable[str]) -> None
     texts = store.texts([c.article_id for c in (*answer.citations, *answer.evidence)])
     for item in (*answer.citations, *answer.evidence):
         assert item.article_id in stored, f"{item.article_id} is not a stored article"
-        assert texts[item.article_id][item.start:item.end] == item.sentence, item
+        assert texts[item.article_id][item.start : item.end] == item.sentence, item
     for citation in answer.citations:
         assert f"[{citation.n}]" in answer.text
 

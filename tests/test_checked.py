@@ -24,9 +24,15 @@ pytestmark = pytest.mark.unit
 
 def ev(n: int, sentence: str, score: float) -> Evidence:
     return Evidence(
-        article_id=f"art{n}", sentence_index=n, sentence=sentence, start=10 * n,
-        end=10 * n + len(sentence), score=score, title=f"Title {n}",
-        published=datetime(2024, 1, n + 1, tzinfo=UTC), url=f"https://news.example/{n}",
+        article_id=f"art{n}",
+        sentence_index=n,
+        sentence=sentence,
+        start=10 * n,
+        end=10 * n + len(sentence),
+        score=score,
+        title=f"Title {n}",
+        published=datetime(2024, 1, n + 1, tzinfo=UTC),
+        url=f"https://news.example/{n}",
         source="Post",
     )
 
@@ -61,10 +67,12 @@ def test_out_of_range_marker_on_unsupported_sentence_drops_it():
 
 
 def test_valid_markers_kept_in_order_without_duplicates():
-    checked = check_sentence("Construction of the 1923 bridge begins in September 2025 "
-                             "[2, 1] [2].", EVIDENCE)
+    checked = check_sentence(
+        "Construction of the 1923 bridge begins in September 2025 [2, 1] [2].", EVIDENCE
+    )
     assert checked == CheckedSentence(
-        "Construction of the 1923 bridge begins in September 2025.", (2, 1))
+        "Construction of the 1923 bridge begins in September 2025.", (2, 1)
+    )
 
 
 def test_valid_marker_must_support_the_sentence():
@@ -75,8 +83,9 @@ def test_valid_marker_must_support_the_sentence():
 
 def test_every_number_must_be_in_the_cited_evidence():
     assert check_sentence("The bridge was built in 1924 [1].", EVIDENCE) is None
-    assert check_sentence("The bridge carries about 9,600 vehicles a day [1].", EVIDENCE) \
-        == CheckedSentence("The bridge carries about 9,600 vehicles a day.", (1,))
+    assert check_sentence(
+        "The bridge carries about 9,600 vehicles a day [1].", EVIDENCE
+    ) == CheckedSentence("The bridge carries about 9,600 vehicles a day.", (1,))
     assert check_sentence("The bridge carries about 9,700 vehicles a day [1].", EVIDENCE) is None
 
 
@@ -100,21 +109,32 @@ def test_no_marker_and_unsupported_is_dropped():
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("The bridge was built in 1923, see https://evil.example/x?a=1 [1].",
-         "The bridge was built in 1923, see."),
-        ("The bridge was built in 1923 www.evil.example/page [1].",
-         "The bridge was built in 1923."),
+        (
+            "The bridge was built in 1923, see https://evil.example/x?a=1 [1].",
+            "The bridge was built in 1923, see.",
+        ),
+        (
+            "The bridge was built in 1923 www.evil.example/page [1].",
+            "The bridge was built in 1923.",
+        ),
         ("The bridge was built in 1923 evil.com/path [1].", "The bridge was built in 1923."),
-        ("The bridge was built in 1923 FTP://evil.example/f [1].",
-         "The bridge was built in 1923."),
-        ("![chart](https://evil.example/c.png) The bridge was built in 1923 [1].",
-         "The bridge was built in 1923."),
-        ("The [bridge](https://evil.example) was built in 1923 [1].",
-         "The bridge was built in 1923."),
-        ("The <b>bridge</b> was built in <a href='x'>1923</a> [1].",
-         "The bridge was built in 1923."),
-        ("<img src=x onerror=alert(1)>The bridge was built in 1923 [1].",
-         "The bridge was built in 1923."),
+        ("The bridge was built in 1923 FTP://evil.example/f [1].", "The bridge was built in 1923."),
+        (
+            "![chart](https://evil.example/c.png) The bridge was built in 1923 [1].",
+            "The bridge was built in 1923.",
+        ),
+        (
+            "The [bridge](https://evil.example) was built in 1923 [1].",
+            "The bridge was built in 1923.",
+        ),
+        (
+            "The <b>bridge</b> was built in <a href='x'>1923</a> [1].",
+            "The bridge was built in 1923.",
+        ),
+        (
+            "<img src=x onerror=alert(1)>The bridge was built in 1923 [1].",
+            "The bridge was built in 1923.",
+        ),
     ],
 )
 def test_urls_images_links_and_html_stripped(raw, expected):
@@ -173,12 +193,14 @@ def test_is_abstention():
 
 # -- streaming -----------------------------------------------------------------------------------
 
-REPLY = ("Storm Corvin brought record rainfall [3]. The bridge was built in 1923 [1]. "
-         "Penguins like chocolate cake [9]. Visit https://evil.example/now for more.")
+REPLY = (
+    "Storm Corvin brought record rainfall [3]. The bridge was built in 1923 [1]. "
+    "Penguins like chocolate cake [9]. Visit https://evil.example/now for more."
+)
 
 
 def _deltas(text: str, size: int) -> list[str]:
-    return [text[i:i + size] for i in range(0, len(text), size)]
+    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 @pytest.mark.parametrize("size", [1, 3, 7, 50, len(REPLY)])
@@ -236,10 +258,12 @@ def test_reply_checker_feed_and_finish():
     checker = ReplyChecker(EVIDENCE)
     assert checker.feed("The bridge was bu") == []
     assert checker.feed("ilt in 1923 [1]. Construction is sched") == [
-        CheckedSentence("The bridge was built in 1923.", (1,))]
+        CheckedSentence("The bridge was built in 1923.", (1,))
+    ]
     assert checker.feed("uled for September 2025") == []
     assert checker.finish() == [
-        CheckedSentence("Construction is scheduled for September 2025", (2,))]
+        CheckedSentence("Construction is scheduled for September 2025", (2,))
+    ]
     assert checker.raw.startswith("The bridge was bu")
     assert len(checker.checked) == 2
 

@@ -33,7 +33,7 @@ def check_cover(text: str, sentences: list[Sentence], chunks: list[Chunk]) -> No
         assert chunk.first_sentence <= chunk.last_sentence
         covered.extend(range(chunk.first_sentence, chunk.last_sentence + 1))
         first, last = sentences[chunk.first_sentence], sentences[chunk.last_sentence]
-        assert chunk.text == text[first.start:last.end]
+        assert chunk.text == text[first.start : last.end]
     assert covered == [s.index for s in sentences]
 
 
@@ -44,7 +44,7 @@ def test_every_sentence_once_in_order_within_budget():
     chunks = group_chunks(text, sentences, counts, budget=35)
     check_cover(text, sentences, chunks)
     for chunk in chunks:
-        assert sum(counts[chunk.first_sentence:chunk.last_sentence + 1]) <= 35
+        assert sum(counts[chunk.first_sentence : chunk.last_sentence + 1]) <= 35
     assert all(c.article_id == "art" for c in chunks)
 
 
@@ -106,17 +106,24 @@ def test_property_cover_budget_and_text(paragraphs, data, budget):
     text = make_text(paragraphs)
     sentences = split_sentences(text, "art")
     assert len(sentences) == sum(paragraphs)
-    counts = data.draw(st.lists(st.integers(min_value=1, max_value=300),
-                                min_size=len(sentences), max_size=len(sentences)))
+    counts = data.draw(
+        st.lists(
+            st.integers(min_value=1, max_value=300),
+            min_size=len(sentences),
+            max_size=len(sentences),
+        )
+    )
     chunks = group_chunks(text, sentences, counts, budget)
     check_cover(text, sentences, chunks)
     for i, chunk in enumerate(chunks):
-        size = sum(counts[chunk.first_sentence:chunk.last_sentence + 1])
+        size = sum(counts[chunk.first_sentence : chunk.last_sentence + 1])
         if chunk.first_sentence != chunk.last_sentence:
             assert size <= budget
         if i + 1 < len(chunks):
             # a chunk ends early only at a paragraph break once at least half full
             following = counts[chunks[i + 1].first_sentence]
-            at_break = (sentences[chunk.last_sentence].paragraph
-                        != sentences[chunks[i + 1].first_sentence].paragraph)
+            at_break = (
+                sentences[chunk.last_sentence].paragraph
+                != sentences[chunks[i + 1].first_sentence].paragraph
+            )
             assert size + following > budget or (at_break and size >= budget // 2)

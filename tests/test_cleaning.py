@@ -48,8 +48,10 @@ def test_seed_clean_text_title_date_and_body(seed_file):
 
 @pytest.mark.parametrize(
     ("date_order", "expected"),
-    [("dmy", datetime(2023, 1, 10, 16, 48, tzinfo=UTC)),
-     ("mdy", datetime(2023, 10, 1, 16, 48, tzinfo=UTC))],
+    [
+        ("dmy", datetime(2023, 1, 10, 16, 48, tzinfo=UTC)),
+        ("mdy", datetime(2023, 10, 1, 16, 48, tzinfo=UTC)),
+    ],
 )
 def test_seed_load_file_date_order(seed_file, date_order, expected):
     article = _only_article(load_file(seed_file, date_order=date_order))
@@ -75,24 +77,26 @@ def test_seed_body_paragraphs_are_clean(seed_file):
 
 
 def test_share_rows_copyright_and_navigation_dropped():
-    raw = "\n".join([
-        "Harbour wall repairs begin in Saltmere",
-        "Published: 2024-06-01 — Saltmere Echo",
-        "",
-        "Share this article: Facebook | Twitter | Email",
-        "",
-        BODY_1,
-        "",
-        BODY_2,
-        "",
-        "Tweet  Share  Print",
-        "© 2024 Saltmere Echo. All rights reserved.",
-        "Copyright 2024 Saltmere Echo",
-        "(c) 2024 Saltmere Echo",
-        "Advertisement",
-        "Read more",
-        "Home | News | Local",
-    ])
+    raw = "\n".join(
+        [
+            "Harbour wall repairs begin in Saltmere",
+            "Published: 2024-06-01 — Saltmere Echo",
+            "",
+            "Share this article: Facebook | Twitter | Email",
+            "",
+            BODY_1,
+            "",
+            BODY_2,
+            "",
+            "Tweet  Share  Print",
+            "© 2024 Saltmere Echo. All rights reserved.",
+            "Copyright 2024 Saltmere Echo",
+            "(c) 2024 Saltmere Echo",
+            "Advertisement",
+            "Read more",
+            "Home | News | Local",
+        ]
+    )
     cleaned = clean_text(raw)
     assert cleaned.title == "Harbour wall repairs begin in Saltmere"
     assert cleaned.body == f"{BODY_1}\n\n{BODY_2}"
@@ -110,9 +114,11 @@ def test_share_rows_copyright_and_navigation_dropped():
 
 
 def test_long_sentence_mentioning_copyright_is_kept():
-    long = ("The court ruled that the band's copyright claim over the melody failed, because "
-            "the judge found that the disputed four-bar phrase had appeared in a folk song "
-            "published decades earlier and was therefore common property for every musician.")
+    long = (
+        "The court ruled that the band's copyright claim over the melody failed, because "
+        "the judge found that the disputed four-bar phrase had appeared in a folk song "
+        "published decades earlier and was therefore common property for every musician."
+    )
     assert len(long) > 200
     cleaned = clean_text(f"Band loses melody case\n\n{long}")
     assert long in cleaned.body
@@ -159,8 +165,10 @@ def test_first_short_line_without_stop_is_title():
 
 
 def test_hard_wrapped_lines_joined_and_crlf_handled():
-    raw = ("Harbour wall repairs begin\r\n\r\nWork to repair the storm-damaged harbour wall\r\n"
-           "in Saltmere began on Monday, the town council said.\r\n")
+    raw = (
+        "Harbour wall repairs begin\r\n\r\nWork to repair the storm-damaged harbour wall\r\n"
+        "in Saltmere began on Monday, the town council said.\r\n"
+    )
     cleaned = clean_text(raw)
     assert cleaned.body == BODY_1
 
@@ -172,8 +180,10 @@ def test_non_breaking_spaces_become_spaces():
 
 
 def test_other_language_paragraph_dropped_in_english_article():
-    turkish = ("Suç teşkil edecek, yasadışı, tehditkar, rahatsız edici, hakaret ve küfür içeren "
-               "içeriklerden doğan sorumluluk içeriği gönderen üyelere aittir.")
+    turkish = (
+        "Suç teşkil edecek, yasadışı, tehditkar, rahatsız edici, hakaret ve küfür içeren "
+        "içeriklerden doğan sorumluluk içeriği gönderen üyelere aittir."
+    )
     cleaned = clean_text(f"Harbour wall repairs begin\n\n{BODY_1}\n\n{BODY_2}\n\n{turkish}")
     assert "Suç" not in cleaned.body
     assert ("other-language", turkish) in cleaned.dropped
@@ -181,8 +191,10 @@ def test_other_language_paragraph_dropped_in_english_article():
 
 def test_non_english_article_is_kept():
     # with no English to compare against, a German article is not thrown away
-    german = ("Die Arbeiten an der Hafenmauer in Saltmere haben am Montag begonnen. "
-              "Sie sollen acht Wochen dauern und rund eine Million Pfund kosten.")
+    german = (
+        "Die Arbeiten an der Hafenmauer in Saltmere haben am Montag begonnen. "
+        "Sie sollen acht Wochen dauern und rund eine Million Pfund kosten."
+    )
     cleaned = clean_text(f"Hafenmauer wird repariert\n\n{german}")
     assert cleaned.body == german
 
@@ -197,18 +209,20 @@ def test_english_share():
 
 
 def test_markdown_to_text_strips_syntax_and_keeps_words():
-    md = "\n".join([
-        "# Heading Title",
-        "",
-        "Some **bold** and _italic_ text with a [link](http://x.example/y) here.",
-        "An image ![alt text](img.png) sits here.",
-        "> A quoted line.",
-        "- a list item",
-        "* another item",
-        "1. a numbered item",
-        "```",
-        "```",
-    ])
+    md = "\n".join(
+        [
+            "# Heading Title",
+            "",
+            "Some **bold** and _italic_ text with a [link](http://x.example/y) here.",
+            "An image ![alt text](img.png) sits here.",
+            "> A quoted line.",
+            "- a list item",
+            "* another item",
+            "1. a numbered item",
+            "```",
+            "```",
+        ]
+    )
     text = markdown_to_text(md)
     lines = text.splitlines()
     assert lines[0] == "Heading Title"

@@ -28,14 +28,23 @@ UNRELATED_Q = "What is the boiling point of tungsten?"
 ARTICLE_KEYS = {"id", "title", "published", "source", "url", "sentences", "chunks"}
 FOOTNOTE = re.compile(r'^\[(\d+)\] (.+) \((\d{4}-\d{2}-\d{2})\) — "(.+)"$')
 # the CLI must not pick up a developer's own store or server
-CLEAN_ENV = {name: None for name in ("CITEQA_HOME", "CITEQA_CHROMA_URL", "CITEQA_MODEL",
-                                     "CITEQA_DATE_ORDER", "CITEQA_MAX_FILE_MB")}
+CLEAN_ENV = {
+    name: None
+    for name in (
+        "CITEQA_HOME",
+        "CITEQA_CHROMA_URL",
+        "CITEQA_MODEL",
+        "CITEQA_DATE_ORDER",
+        "CITEQA_MAX_FILE_MB",
+    )
+}
 
 
 def run(home: Path, *args: str, chroma_url: str | None = None) -> Result:
     extra = ["--chroma-url", chroma_url] if chroma_url else []
-    return CliRunner(env=CLEAN_ENV).invoke(main, ["--home", str(home), *extra, *args],
-                                           catch_exceptions=False)
+    return CliRunner(env=CLEAN_ENV).invoke(
+        main, ["--home", str(home), *extra, *args], catch_exceptions=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -158,8 +167,16 @@ def test_ask_json(cli_home):
     result = run(home, "ask", BRIDGE_Q, "--json", "-k", "3")
     assert result.exit_code == 0, result.output
     answer = json.loads(result.stdout)
-    assert {"question", "text", "citations", "abstained", "evidence", "timings", "mode",
-            "search_query"} <= set(answer)
+    assert {
+        "question",
+        "text",
+        "citations",
+        "abstained",
+        "evidence",
+        "timings",
+        "mode",
+        "search_query",
+    } <= set(answer)
     assert answer["question"] == BRIDGE_Q and not answer["abstained"]
     assert answer["mode"] == "extractive"
     assert answer["citations"]
@@ -186,19 +203,32 @@ def test_ask_filters(cli_home, listed):
     assert answer["evidence"]
     assert {e["article_id"] for e in answer["evidence"]} == {helix["id"]}
 
-    result = run(home, "ask", BRIDGE_Q, "--json", "--source", "Northern Ledger",
-                 "--since", "2025-01-01", "--until", "2025-12-31")
+    result = run(
+        home,
+        "ask",
+        BRIDGE_Q,
+        "--json",
+        "--source",
+        "Northern Ledger",
+        "--since",
+        "2025-01-01",
+        "--until",
+        "2025-12-31",
+    )
     answer = json.loads(result.stdout)
     assert answer["evidence"]
     assert {e["source"] for e in answer["evidence"]} == {"Northern Ledger"}
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["ask", ""], "question is empty"),
-    (["ask", BRIDGE_Q, "--since", "yesterday-ish"], "is not a date"),
-    (["ask", BRIDGE_Q, "--article", "zzzz"], "matches no article"),
-    (["remove", "zzzz"], "matches no article"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", ""], "question is empty"),
+        (["ask", BRIDGE_Q, "--since", "yesterday-ish"], "is not a date"),
+        (["ask", BRIDGE_Q, "--article", "zzzz"], "matches no article"),
+        (["remove", "zzzz"], "matches no article"),
+    ],
+)
 def test_user_errors_are_one_line(cli_home, args, message):
     home, _ = cli_home
     result = run(home, *args)
@@ -228,8 +258,16 @@ def test_store_in_use_is_reported(cli_home, embedder):
 
 def test_remove_then_gone(tmp_path):
     home = tmp_path / "home"
-    assert run(home, "ingest", "--quiet", str(SAMPLES / "marrowby_bridge.txt"),
-               str(SAMPLES / "cold_algae.md")).exit_code == 0
+    assert (
+        run(
+            home,
+            "ingest",
+            "--quiet",
+            str(SAMPLES / "marrowby_bridge.txt"),
+            str(SAMPLES / "cold_algae.md"),
+        ).exit_code
+        == 0
+    )
     before = json.loads(run(home, "articles", "--json").stdout)
     assert len(before) == 2
     victim = _by_title(before, "Old Tanner")
@@ -256,8 +294,17 @@ def test_stats_json(cli_home, listed):
     result = run(home, "stats", "--json")
     assert result.exit_code == 0, result.output
     stats = json.loads(result.stdout)
-    assert set(stats) == {"articles", "sentences", "chunks", "characters", "vectors",
-                          "bytes_on_disk", "model", "home", "chroma"}
+    assert set(stats) == {
+        "articles",
+        "sentences",
+        "chunks",
+        "characters",
+        "vectors",
+        "bytes_on_disk",
+        "model",
+        "home",
+        "chroma",
+    }
     assert stats["articles"] == 6
     assert stats["sentences"] == sum(a["sentences"] for a in listed)
     assert stats["chunks"] == sum(a["chunks"] for a in listed)
@@ -273,16 +320,21 @@ def test_stats_json(cli_home, listed):
 def test_chroma_server_through_cli(tmp_path, chroma_server):
     home = tmp_path / "home"
     try:
-        result = run(home, "ingest", "--quiet", str(SAMPLES / "marrowby_bridge.txt"),
-                     str(SAMPLES / "cold_algae.md"), chroma_url=chroma_server)
+        result = run(
+            home,
+            "ingest",
+            "--quiet",
+            str(SAMPLES / "marrowby_bridge.txt"),
+            str(SAMPLES / "cold_algae.md"),
+            chroma_url=chroma_server,
+        )
         assert result.exit_code == 0, result.output
         assert result.stdout.startswith("2 added")
         stats = json.loads(run(home, "stats", "--json", chroma_url=chroma_server).stdout)
         assert stats["chroma"] == chroma_server
         assert stats["vectors"] == stats["sentences"] + stats["chunks"]
         assert not (home / "chroma").exists()
-        answer = json.loads(run(home, "ask", BRIDGE_Q, "--json",
-                                chroma_url=chroma_server).stdout)
+        answer = json.loads(run(home, "ask", BRIDGE_Q, "--json", chroma_url=chroma_server).stdout)
         assert any("£14.2 million" in c["sentence"] for c in answer["citations"])
     finally:
         with open_store(Settings(home=home, chroma_url=chroma_server), _Named()) as store:
@@ -310,4 +362,3 @@ def test_installed_command_help(citeqa):
     assert "Usage: citeqa" in result.stdout
     for command in ("ingest", "ask", "articles", "remove", "stats"):
         assert command in result.stdout
-

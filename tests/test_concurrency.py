@@ -107,8 +107,10 @@ def _check(question: str, answer: dict[str, Any], expect: str | None) -> str | N
     if expect is not None:
         if answer["abstained"]:
             timings = answer.get("timings") or {}
-            return (f"abstained on a question about a stored article (confidence "
-                    f"{timings.get('confidence')}, {len(answer.get('evidence') or [])} evidence)")
+            return (
+                f"abstained on a question about a stored article (confidence "
+                f"{timings.get('confidence')}, {len(answer.get('evidence') or [])} evidence)"
+            )
         if not any(expect in c["sentence"] for c in answer["citations"]):
             return f"no citation contains {expect!r}: {answer['text'][:200]}"
     return None
@@ -118,11 +120,15 @@ def upload_over_http(url: str, files: list[Path]) -> str:
     """What the browser does: all files in one POST to /gradio_api/upload, then the /upload
     event through Gradio's plain HTTP API (POST /call/upload, then its event stream)."""
     with httpx.Client(timeout=REQUEST_TIMEOUT) as http:
-        sent = http.post(f"{url}/gradio_api/upload", files=[
-            ("files", (f.name, f.read_bytes(), "application/json")) for f in files])
+        sent = http.post(
+            f"{url}/gradio_api/upload",
+            files=[("files", (f.name, f.read_bytes(), "application/json")) for f in files],
+        )
         sent.raise_for_status()
-        data = [{"path": path, "orig_name": f.name, "meta": {"_type": "gradio.FileData"}}
-                for path, f in zip(sent.json(), files, strict=True)]
+        data = [
+            {"path": path, "orig_name": f.name, "meta": {"_type": "gradio.FileData"}}
+            for path, f in zip(sent.json(), files, strict=True)
+        ]
         call = http.post(f"{url}/gradio_api/call/upload", json={"data": [data]})
         call.raise_for_status()
         event = call.json()["event_id"]
@@ -170,8 +176,10 @@ def _asker(url: str, number: int, stop: float, tally: Tally, uploaded: threading
         seconds = time.perf_counter() - t0
         problem = _check(question, answer, expect)
         if problem:
-            tally.fail(f"{endpoint} {question!r}: {problem} (asked at {t0:.1f}, "
-                       f"answered at {time.perf_counter():.1f})")
+            tally.fail(
+                f"{endpoint} {question!r}: {problem} (asked at {t0:.1f}, "
+                f"answered at {time.perf_counter():.1f})"
+            )
         else:
             tally.ok(endpoint, seconds, answer)
 
@@ -202,8 +210,10 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
             upload["finished_at"] = round(time.perf_counter(), 1)
             uploaded.set()
 
-    threads = [threading.Thread(target=_asker, args=(served.url, n, stop, tally, uploaded))
-               for n in range(CLIENTS)]
+    threads = [
+        threading.Thread(target=_asker, args=(served.url, n, stop, tally, uploaded))
+        for n in range(CLIENTS)
+    ]
     threads.append(threading.Thread(target=uploader))
     for thread in threads:
         thread.start()
@@ -218,9 +228,13 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
     everything = tally.latencies["ask"] + tally.latencies["chat"]
     requests = len(everything) + len(tally.failures)
     result = {
-        "clients": CLIENTS, "seconds": round(seconds, 1), "requests": requests,
-        "failed": len(tally.failures), "articles_lost": len(lost),
-        "articles_before": len(before), "uploaded": len(new_ids),
+        "clients": CLIENTS,
+        "seconds": round(seconds, 1),
+        "requests": requests,
+        "failed": len(tally.failures),
+        "articles_lost": len(lost),
+        "articles_before": len(before),
+        "uploaded": len(new_ids),
         "upload_seconds": round(upload["seconds"], 1),
         "p50_ms": round(1000 * percentile(everything, 50)),
         "p95_ms": round(1000 * percentile(everything, 95)),
@@ -233,9 +247,11 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
 
     assert "error" not in upload, upload
     kinds = Counter(re.sub(r"'[^']*'", "'…'", f.split(" (asked at")[0]) for f in tally.failures)
-    assert not tally.failures, (f"{len(tally.failures)} failed, by kind {dict(kinds)}; first: "
-                                f"{tally.failures[:5]}; upload finished at "
-                                f"{upload['finished_at']}")
+    assert not tally.failures, (
+        f"{len(tally.failures)} failed, by kind {dict(kinds)}; first: "
+        f"{tally.failures[:5]}; upload finished at "
+        f"{upload['finished_at']}"
+    )
     assert f"{len(UPLOADED)} added, 0 unchanged, 0 replaced, 0 failed" in upload["result"]
     assert len(listed_ids) == len(set(listed_ids)), "an article is listed twice"
     assert set(listed_ids) == before | new_ids, f"lost {sorted(lost)[:5]}"
@@ -246,7 +262,8 @@ def test_twenty_clients_ask_while_200_articles_are_uploaded(served):
     for answer in tally.answers:  # every citation of every answer given is stored text
         for c in answer["citations"]:
             assert c["article_id"] in stored
-            assert store.text(c["article_id"])[c["start"]:c["end"]] == c["sentence"]
+            assert store.text(c["article_id"])[c["start"] : c["end"]] == c["sentence"]
     bridge = [a for a in tally.answers if a["question"] == BRIDGE_QUESTION]
-    assert bridge and all(any(c["sentence"] == BRIDGE_SENTENCE for c in a["citations"])
-                          for a in bridge)
+    assert bridge and all(
+        any(c["sentence"] == BRIDGE_SENTENCE for c in a["citations"]) for a in bridge
+    )

@@ -48,10 +48,28 @@ EDITS = (60, 150)  # files edited between attempts, so the next ingest has work 
 QUESTIONS = 3  # asked after every recovery
 PROCESS_TIMEOUT = 300.0
 # where to aim each kill; shuffled by the seed (see Watcher.phase for what each one means)
-PLANS = ("startup", "startup", "embedding", "embedding", "chroma-write", "chroma-write",
-         "bm25-write", "manifest-commit", "after-commit", "remove-old")
-CLEAN_ENV = {name: None for name in ("CITEQA_HOME", "CITEQA_CHROMA_URL", "CITEQA_MODEL",
-                                     "CITEQA_DATE_ORDER", "CITEQA_MAX_FILE_MB")}
+PLANS = (
+    "startup",
+    "startup",
+    "embedding",
+    "embedding",
+    "chroma-write",
+    "chroma-write",
+    "bm25-write",
+    "manifest-commit",
+    "after-commit",
+    "remove-old",
+)
+CLEAN_ENV = {
+    name: None
+    for name in (
+        "CITEQA_HOME",
+        "CITEQA_CHROMA_URL",
+        "CITEQA_MODEL",
+        "CITEQA_DATE_ORDER",
+        "CITEQA_MAX_FILE_MB",
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -83,18 +101,21 @@ class Watcher:
         adding = removing = articles = 0
         try:
             if self._db is None and (self.home / "manifest.sqlite3").exists():
-                self._db = sqlite3.connect(f"file:{self.home / 'manifest.sqlite3'}?mode=ro",
-                                           uri=True, timeout=0.05)
+                self._db = sqlite3.connect(
+                    f"file:{self.home / 'manifest.sqlite3'}?mode=ro", uri=True, timeout=0.05
+                )
             if self._db is not None:
                 for action, n in self._db.execute(
-                        "SELECT action, count(*) FROM pending GROUP BY action"):
+                    "SELECT action, count(*) FROM pending GROUP BY action"
+                ):
                     adding += n if action == "add" else 0
                     removing += n if action == "remove" else 0
                 articles = self._db.execute("SELECT count(*) FROM articles").fetchone()[0]
         except sqlite3.Error:
             pass  # not created yet, or busy for a moment: the next look will tell
-        return Look(opened, adding, removing, articles,
-                    (self._stamp("sentences"), self._stamp("chunks")))
+        return Look(
+            opened, adding, removing, articles, (self._stamp("sentences"), self._stamp("chunks"))
+        )
 
     def _stamp(self, field: str) -> tuple[int, int]:
         try:
@@ -147,19 +168,29 @@ def citeqa() -> str:
 def spawn_ingest(home: Path, folder: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     with log.open("ab") as out:
-        return subprocess.Popen([citeqa(), "--home", str(home), "ingest", "--quiet", str(folder)],
-                                stdout=out, stderr=subprocess.STDOUT, env=env)
+        return subprocess.Popen(
+            [citeqa(), "--home", str(home), "ingest", "--quiet", str(folder)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
 
 
-def kill_at(plan: str, proc: subprocess.Popen[bytes], home: Path,
-            rng: random.Random) -> Kill | None:
+def kill_at(
+    plan: str, proc: subprocess.Popen[bytes], home: Path, rng: random.Random
+) -> Kill | None:
     """SIGKILL the child when it reaches the planned phase (plus a random delay)."""
     watcher = Watcher(home, proc.pid)
     started = time.monotonic()
     startup_at = rng.uniform(0.3, 5.0)
-    delay = {"embedding": rng.uniform(0.1, 1.5), "chroma-write": rng.uniform(0.0, 0.08),
-             "bm25-write": rng.uniform(0.0, 0.01), "manifest-commit": 0.0, "after-commit": 0.0,
-             "remove-old": rng.uniform(0.0, 0.03)}.get(plan, 0.0)
+    delay = {
+        "embedding": rng.uniform(0.1, 1.5),
+        "chroma-write": rng.uniform(0.0, 0.08),
+        "bm25-write": rng.uniform(0.0, 0.01),
+        "manifest-commit": 0.0,
+        "after-commit": 0.0,
+        "remove-old": rng.uniform(0.0, 0.03),
+    }.get(plan, 0.0)
     fire_at: float | None = started + startup_at if plan == "startup" else None
     try:
         while proc.poll() is None:
@@ -174,8 +205,13 @@ def kill_at(plan: str, proc: subprocess.Popen[bytes], home: Path,
                 if proc.returncode != -signal.SIGKILL:
                     return None  # it had already exited normally
                 after = watcher.look()
-                return Kill(plan, phase, round(now - started, 3), after.adding + after.removing,
-                            after.articles)
+                return Kill(
+                    plan,
+                    phase,
+                    round(now - started, 3),
+                    after.adding + after.removing,
+                    after.articles,
+                )
             time.sleep(0.002)
         return None
     finally:
@@ -186,12 +222,18 @@ def recover(home: Path, folder: Path, real_process: bool) -> str:
     """A new ingest of the same files: it must take the store over and finish cleanly."""
     if real_process:
         env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
-        done = subprocess.run([citeqa(), "--home", str(home), "ingest", "--quiet", str(folder)],
-                              capture_output=True, text=True, timeout=PROCESS_TIMEOUT, env=env)
+        done = subprocess.run(
+            [citeqa(), "--home", str(home), "ingest", "--quiet", str(folder)],
+            capture_output=True,
+            text=True,
+            timeout=PROCESS_TIMEOUT,
+            env=env,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         return done.stdout.strip().splitlines()[-1]
     result = CliRunner(env=CLEAN_ENV).invoke(
-        main, ["--home", str(home), "ingest", "--quiet", str(folder)], catch_exceptions=False)
+        main, ["--home", str(home), "ingest", "--quiet", str(folder)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output[-2000:]
     return result.stdout.strip().splitlines()[-1]
 
@@ -246,28 +288,39 @@ def test_sigkill_during_ingest_loses_nothing(tmp_path, embedder, monkeypatch):
         with Assistant(home=home) as assistant:
             lost += len(set(expected) - set(assistant.store.article_ids()))
             try:
-                assert check_store(assistant.store, expected, reference, origins).articles \
-                    == ARTICLES
+                assert (
+                    check_store(assistant.store, expected, reference, origins).articles == ARTICLES
+                )
                 for article in rng.sample(current, QUESTIONS):
                     answer = assistant.ask(article.question)
                     assert not answer.abstained, article.question
                     check_cited(answer, assistant.store, expected)
-                    assert any(c.article_id == article.id and article.answer in c.sentence
-                               for c in answer.citations), (article.question, answer.text)
+                    assert any(
+                        c.article_id == article.id and article.answer in c.sentence
+                        for c in answer.citations
+                    ), (article.question, answer.text)
             except Exception as err:
                 err.add_note(f"after kill {len(kills)} ({kill}), seed {seed}")
                 raise
 
     phases = sorted({k.phase for k in kills})
     result = {
-        "seed": seed, "kills": len(kills), "survived": len(kills), "records_lost": lost,
-        "attempts": attempts, "phases": phases, "articles": ARTICLES,
-        "seconds": round(time.monotonic() - started, 1), "detail": [asdict(k) for k in kills],
+        "seed": seed,
+        "kills": len(kills),
+        "survived": len(kills),
+        "records_lost": lost,
+        "attempts": attempts,
+        "phases": phases,
+        "articles": ARTICLES,
+        "seconds": round(time.monotonic() - started, 1),
+        "detail": [asdict(k) for k in kills],
     }
     (tmp_path / "crash_summary.json").write_text(json.dumps(result, indent=2), "utf-8")
     for k in kills:
-        print(f"  kill aimed at {k.plan:<15} landed in {k.phase:<15} at {k.seconds:6.2f} s; "
-              f"journal rows left {k.journal_left:4d}; recovery: {k.recovery}")
+        print(
+            f"  kill aimed at {k.plan:<15} landed in {k.phase:<15} at {k.seconds:6.2f} s; "
+            f"journal rows left {k.journal_left:4d}; recovery: {k.recovery}"
+        )
     print(f"kills survived: {len(kills)}/{len(kills)}, records lost: {lost} (seed {seed})")
     report("crash_safety", {k: v for k, v in result.items() if k != "detail"})
     assert lost == 0

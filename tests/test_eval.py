@@ -29,10 +29,18 @@ from tests.conftest import SAMPLE_QUESTIONS, SAMPLES
 from ui.cli import main
 
 # measured on samples/questions.jsonl (README "Evaluating"), minus a small margin
-FLOORS = {"hit@1": 0.75, "hit@5": 0.95, "mrr@10": 0.85, "abstained_unanswerable": 0.54,
-          "answered_answerable": 0.9, "citation_precision": 0.65}
-BRIDGE_GOLD = ("The bridge was built in 1923 and carries about 9,600 vehicles on an average "
-               "weekday, according to the council's most recent traffic survey.")
+FLOORS = {
+    "hit@1": 0.75,
+    "hit@5": 0.95,
+    "mrr@10": 0.85,
+    "abstained_unanswerable": 0.54,
+    "answered_answerable": 0.9,
+    "citation_precision": 0.65,
+}
+BRIDGE_GOLD = (
+    "The bridge was built in 1923 and carries about 9,600 vehicles on an average "
+    "weekday, according to the council's most recent traffic survey."
+)
 INVENTED_GOLD = "The Marrowby council also plans a cable car over the River Wend."
 
 
@@ -41,9 +49,22 @@ def sample_run(tmp_path_factory):
     """One full run on the project's own question set, with every baseline."""
     tmp = tmp_path_factory.mktemp("eval")
     out = tmp / "out"
-    result = CliRunner().invoke(main, [
-        "--home", str(tmp / "home"), "eval", str(SAMPLE_QUESTIONS), "--corpus", str(SAMPLES),
-        "--compare", "naive,bm25,dense", "--out", str(out), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp / "home"),
+            "eval",
+            str(SAMPLE_QUESTIONS),
+            "--corpus",
+            str(SAMPLES),
+            "--compare",
+            "naive,bm25,dense",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+    )
     return tmp, out, result
 
 
@@ -88,18 +109,41 @@ def test_compare_prints_baseline_columns(sample_run):
 def test_report_escapes_questions_and_counts_absent_gold(tmp_path):
     questions = tmp_path / "q.jsonl"
     lines = [
-        {"id": "ok", "question": "In which year was the Old Tanner Bridge built?",
-         "answers": ["1923"], "evidence": [BRIDGE_GOLD], "type": "date"},
-        {"id": "xss", "question": "<script>alert(1)</script> Does Marrowby get a cable car?",
-         "answers": ["yes"], "evidence": [INVENTED_GOLD], "type": "<b>odd</b>"},
-        {"id": "none", "question": "What is the boiling point of tungsten?",
-         "answerable": False},
+        {
+            "id": "ok",
+            "question": "In which year was the Old Tanner Bridge built?",
+            "answers": ["1923"],
+            "evidence": [BRIDGE_GOLD],
+            "type": "date",
+        },
+        {
+            "id": "xss",
+            "question": "<script>alert(1)</script> Does Marrowby get a cable car?",
+            "answers": ["yes"],
+            "evidence": [INVENTED_GOLD],
+            "type": "<b>odd</b>",
+        },
+        {"id": "none", "question": "What is the boiling point of tungsten?", "answerable": False},
     ]
     questions.write_text("".join(json.dumps(x) + "\n" for x in lines))
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, [
-        "--home", str(tmp_path / "home"), "eval", str(questions), "--corpus", str(SAMPLES),
-        "--out", str(out), "--json", "--quiet", "--compare", "bm25"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "eval",
+            str(questions),
+            "--corpus",
+            str(SAMPLES),
+            "--out",
+            str(out),
+            "--json",
+            "--quiet",
+            "--compare",
+            "bm25",
+        ],
+    )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert printed["summary"]["missing_evidence"] == 1
@@ -112,17 +156,30 @@ def test_report_escapes_questions_and_counts_absent_gold(tmp_path):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"question": "Fine?", "evidence": ["x"]}\n{"question": oops}\n', ":2: invalid JSON"),
-    ("", "no questions"),
-    ('{"question": "  "}\n', "no questions"),
-    ('["a list"]\n', ":1: expected a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"question": "Fine?", "evidence": ["x"]}\n{"question": oops}\n', ":2: invalid JSON"),
+        ("", "no questions"),
+        ('{"question": "  "}\n', "no questions"),
+        ('["a list"]\n', ":1: expected a JSON object"),
+    ],
+)
 def test_bad_question_sets_fail_with_the_line(tmp_path, content, message):
     questions = tmp_path / "q.jsonl"
     questions.write_text(content)
-    result = CliRunner().invoke(main, ["--home", str(tmp_path / "h"), "eval", str(questions),
-                                       "--corpus", str(SAMPLES), "--quiet"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "h"),
+            "eval",
+            str(questions),
+            "--corpus",
+            str(SAMPLES),
+            "--quiet",
+        ],
+    )
     assert result.exit_code != 0
     assert message in result.output
 
@@ -131,13 +188,24 @@ def test_bad_question_sets_fail_with_the_line(tmp_path, content, message):
 def test_usage_errors(tmp_path):
     runner = CliRunner()
     home = str(tmp_path / "home")
-    result = runner.invoke(main, ["--home", home, "eval", str(SAMPLE_QUESTIONS), "--compare",
-                                  "bm25,bogus"])
+    result = runner.invoke(
+        main, ["--home", home, "eval", str(SAMPLE_QUESTIONS), "--compare", "bm25,bogus"]
+    )
     assert result.exit_code == 1 and "unknown baseline 'bogus'" in result.output
     result = runner.invoke(main, ["--home", home, "eval", str(SAMPLE_QUESTIONS), str(SAMPLES)])
     assert result.exit_code == 2 and "--corpus" in result.output
-    result = runner.invoke(main, ["--home", str(tmp_path / "empty"), "eval",
-                                  str(SAMPLE_QUESTIONS), "--quiet", "--limit", "2"])
+    result = runner.invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "empty"),
+            "eval",
+            str(SAMPLE_QUESTIONS),
+            "--quiet",
+            "--limit",
+            "2",
+        ],
+    )
     assert result.exit_code == 1 and "is empty" in result.output
 
 
@@ -156,14 +224,29 @@ def test_matching_ignores_space_and_case_both_ways():
 @pytest.mark.unit
 def test_summarise_counts_ranks_abstention_and_latency():
     def row(rank, answerable=True, abstained=False, latency=10.0):
-        return {"answerable": answerable, "abstained": abstained, "rank": rank,
-                "hit1": rank == 1, "hit5": rank is not None and rank <= 5,
-                "hit10": rank is not None, "cited": 1, "cited_gold": int(rank == 1),
-                "cited_first_gold": rank == 1, "answer_recall": rank == 1,
-                "latency_ms": latency, "cited_chars": 100, "type": None}
+        return {
+            "answerable": answerable,
+            "abstained": abstained,
+            "rank": rank,
+            "hit1": rank == 1,
+            "hit5": rank is not None and rank <= 5,
+            "hit10": rank is not None,
+            "cited": 1,
+            "cited_gold": int(rank == 1),
+            "cited_first_gold": rank == 1,
+            "answer_recall": rank == 1,
+            "latency_ms": latency,
+            "cited_chars": 100,
+            "type": None,
+        }
 
-    rows = [row(1), row(2), row(None, abstained=True), row(None, False, True, 30.0),
-            row(None, False, False, 50.0)]
+    rows = [
+        row(1),
+        row(2),
+        row(None, abstained=True),
+        row(None, False, True, 30.0),
+        row(None, False, False, 50.0),
+    ]
     s = summarise(rows)
     assert (s["questions"], s["answerable"], s["unanswerable"]) == (5, 3, 2)
     assert s["hit@1"] == pytest.approx(1 / 3, abs=1e-3)
@@ -201,41 +284,68 @@ def test_baseline_names_and_dashes():
     with pytest.raises(BaselineError, match="naive,bm25,dense"):
         parse_names("bm26")
     assert fmt({"hit@1": 0.5, "answerable": 0}, "hit@1", "f") == "-"
-    assert fmt({"abstained_unanswerable": 0.5, "unanswerable": 2},
-               "abstained_unanswerable", "f") == "0.500"
+    assert (
+        fmt({"abstained_unanswerable": 0.5, "unanswerable": 2}, "abstained_unanswerable", "f")
+        == "0.500"
+    )
     assert fmt({}, "latency_p50_ms", "ms") == "-"
-
 
 
 @pytest.mark.integration
 def test_answer_only_questions_are_answerable_and_judged_by_their_answers(tmp_path):
     questions = tmp_path / "q.jsonl"
     lines = [  # NewsQA style: answers, empty evidence, no `answerable`
-        {"id": "year", "question": "In which year was the Old Tanner Bridge built?",
-         "answers": ["1923"], "evidence": []},
-        {"id": "absent", "question": "Does Marrowby get a cable car?",
-         "answers": ["a cable car over the River Wend"], "evidence": []},
+        {
+            "id": "year",
+            "question": "In which year was the Old Tanner Bridge built?",
+            "answers": ["1923"],
+            "evidence": [],
+        },
+        {
+            "id": "absent",
+            "question": "Does Marrowby get a cable car?",
+            "answers": ["a cable car over the River Wend"],
+            "evidence": [],
+        },
     ]
     questions.write_text("".join(json.dumps(x) + "\n" for x in lines))
-    result = CliRunner().invoke(main, [
-        "--home", str(tmp_path / "home"), "eval", str(questions), "--corpus", str(SAMPLES),
-        "--out", str(tmp_path / "out"), "--json", "--quiet", "--compare", "bm25"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "eval",
+            str(questions),
+            "--corpus",
+            str(SAMPLES),
+            "--out",
+            str(tmp_path / "out"),
+            "--json",
+            "--quiet",
+            "--compare",
+            "bm25",
+        ],
+    )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     summary = printed["summary"]
     assert (summary["answerable"], summary["unanswerable"]) == (2, 0)
     assert summary["judged_by_answers"] == 2
     assert printed["missing_evidence"] == [
-        {"id": "absent", "answers": ["a cable car over the River Wend"]}]
+        {"id": "absent", "answers": ["a cable car over the River Wend"]}
+    ]
     assert "occur in no ingested article" in result.stderr
-    rows = [json.loads(line)
-            for line in (tmp_path / "out" / "per_question.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (tmp_path / "out" / "per_question.jsonl").read_text().splitlines()
+    ]
     year, absent = (next(r for r in rows if r["id"] == i) for i in ("year", "absent"))
     assert year["match"] == absent["match"] == "answers"
     assert year["rank"] is not None and year["baselines"]["bm25"]["rank"] is not None
     assert absent["rank"] is None and not absent["first_citation_hit"]
     assert year["first_citation_hit"] == any(
-        c["n"] == 1 and c["gold"] and "1923" in c["sentence"] for c in year["citations"])
+        c["n"] == 1 and c["gold"] and "1923" in c["sentence"] for c in year["citations"]
+    )
     assert summary["first_citation_hit"] == year["first_citation_hit"] / 2
     bm25 = printed["baselines"]["bm25"]
     assert bm25["first_citation_hit"] == bm25["hit@1"]
@@ -243,8 +353,10 @@ def test_answer_only_questions_are_answerable_and_judged_by_their_answers(tmp_pa
 
 @pytest.mark.unit
 def test_answer_containing_rule_ignores_case_space_and_empty_answers():
-    assert contains_answer("Harry Potter and the Half-Blood Prince opens Wednesday.",
-                           ["harry potter and the  HALF-BLOOD prince"])
+    assert contains_answer(
+        "Harry Potter and the Half-Blood Prince opens Wednesday.",
+        ["harry potter and the  HALF-BLOOD prince"],
+    )
     assert contains_answer("It cost £14.2\u00a0million.", ["", "  ", "£14.2 million"])
     assert not contains_answer("Harry Potter opens Wednesday.", ["Half-Blood Prince"])
     assert not contains_answer("Prince", ["Half-Blood Prince"])  # contained in: not a hit
@@ -281,21 +393,29 @@ def test_read_questions_infers_answerable_from_evidence_or_answers(tmp_path):
     ]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     got = {q.id: q.answerable for q in read_questions(path, lambda _: None)}
-    assert got == {"ans": True, "ans-no-evidence-key": True, "ev": True,
-                   "empty-answers": False, "nothing": False, "explicit-no": False,
-                   "explicit-yes": True}
+    assert got == {
+        "ans": True,
+        "ans-no-evidence-key": True,
+        "ev": True,
+        "empty-answers": False,
+        "nothing": False,
+        "explicit-no": False,
+        "explicit-yes": True,
+    }
 
 
 def _evidence(sentence: str, score: float = 0.5) -> Evidence:
     return Evidence("a1", 0, sentence, 0, len(sentence), score, "T", None, "", "")
 
 
-def _answer(question: str, cited: list[tuple[int, str]], ranked: list[str],
-            abstained: bool = False) -> Answer:
+def _answer(
+    question: str, cited: list[tuple[int, str]], ranked: list[str], abstained: bool = False
+) -> Answer:
     citations = tuple(Citation(n, "a1", "T", None, "", 0, s, 0, len(s), 0.5) for n, s in cited)
     text = ABSTAIN_TEXT if abstained else " ".join(f"{s} [{n}]" for n, s in cited)
-    return Answer(question, text, citations, abstained,
-                  evidence=tuple(_evidence(s) for s in ranked))
+    return Answer(
+        question, text, citations, abstained, evidence=tuple(_evidence(s) for s in ranked)
+    )
 
 
 @pytest.mark.unit
@@ -325,14 +445,18 @@ def test_first_citation_hit_counts_abstention_as_a_miss():
 
 @pytest.mark.unit
 def test_baselines_use_the_answer_rule_and_report_top1_as_first_citation():
-    qs = [Question("a", "price?", ("$5 million",), (), True),
-          Question("b", "year?", ("1990",), (), True),
-          Question("e", "when built?", ("1923",), ("The bridge was built in 1923.",), True),
-          Question("u", "other?", (), (), False)]
-    ranked = {"price?": ["Its price was $5 MILLION.", "x."],
-              "year?": ["Its price was $5 million.", "Opened in 1990."],
-              "when built?": ["The tunnel was dug in 1923.", "x."],
-              "other?": ["Its price was $5 million."]}
+    qs = [
+        Question("a", "price?", ("$5 million",), (), True),
+        Question("b", "year?", ("1990",), (), True),
+        Question("e", "when built?", ("1923",), ("The bridge was built in 1923.",), True),
+        Question("u", "other?", (), (), False),
+    ]
+    ranked = {
+        "price?": ["Its price was $5 MILLION.", "x."],
+        "year?": ["Its price was $5 million.", "Opened in 1990."],
+        "when built?": ["The tunnel was dug in 1923.", "x."],
+        "other?": ["Its price was $5 million."],
+    }
     run = _ask_all("bm25", lambda question: ranked[question], 1, qs, lambda _: None)
     assert [r["rank"] for r in run.rows] == [1, 2, None, None]
     assert run.summary["hit@1"] == pytest.approx(1 / 3, abs=1e-3)
@@ -342,13 +466,16 @@ def test_baselines_use_the_answer_rule_and_report_top1_as_first_citation():
 
 @pytest.mark.unit
 def test_missing_evidence_for_answer_only_questions_needs_no_answer_anywhere():
-    qs = [Question("found", "q?", ("nowhere", "Half-Blood  PRINCE"), (), True),
-          Question("lost", "q?", ("nowhere", ""), (), True),
-          Question("gold", "q?", ("prince",), ("Not in any article.",), True)]
+    qs = [
+        Question("found", "q?", ("nowhere", "Half-Blood  PRINCE"), (), True),
+        Question("lost", "q?", ("nowhere", ""), (), True),
+        Question("gold", "q?", ("prince",), ("Not in any article.",), True),
+    ]
     texts = ["The half-blood prince opens.", "Other."]
     assert missing_evidence(qs, texts) == [
         {"id": "lost", "answers": ["nowhere", ""]},
-        {"id": "gold", "evidence": "Not in any article."}]
+        {"id": "gold", "evidence": "Not in any article."},
+    ]
 
 
 @pytest.mark.unit
@@ -356,12 +483,24 @@ def test_report_shows_first_citation_beside_hit_at_1():
     keys = [key for _, key, _ in METRICS]
     assert keys.index("first_citation_hit") + 1 == keys.index("hit@1")
     assert keys.index("mrr@10") - keys.index("hit@1") == 3
-    summary = {"questions": 2, "answerable": 2, "unanswerable": 0, "first_citation_hit": 0.5,
-               "hit@1": 1.0, "judged_by_answers": 2}
-    result = {"summary": summary, "baselines": {"bm25": {"answerable": 2, "hit@1": 0.5,
-                                                         "first_citation_hit": 0.5}},
-              "missing_evidence": [{"id": "q<1>", "answers": ["<i>x</i>", "y"]}],
-              "rows": [], "corpus": [], "store": "s", "questions_file": "q", "articles": 1}
+    summary = {
+        "questions": 2,
+        "answerable": 2,
+        "unanswerable": 0,
+        "first_citation_hit": 0.5,
+        "hit@1": 1.0,
+        "judged_by_answers": 2,
+    }
+    result = {
+        "summary": summary,
+        "baselines": {"bm25": {"answerable": 2, "hit@1": 0.5, "first_citation_hit": 0.5}},
+        "missing_evidence": [{"id": "q<1>", "answers": ["<i>x</i>", "y"]}],
+        "rows": [],
+        "corpus": [],
+        "store": "s",
+        "questions_file": "q",
+        "articles": 1,
+    }
     assert any("abstention counting as a miss" in n for n in notes(result))
     assert any("2 question(s) have answers and no gold evidence" in n for n in notes(result))
     page = html_report(result)

@@ -31,16 +31,25 @@ ROWS = [
     ("tidal", 1, "The turbines will be installed in Selwick Sound next year."),
 ]
 
-QUERIES = ["bridge demolished", "rainfall flooding", "algae biomass", "penalties shootout",
-           "jury verdict", "turbine array", "council voted Thursday", "the water"]
+QUERIES = [
+    "bridge demolished",
+    "rainfall flooding",
+    "algae biomass",
+    "penalties shootout",
+    "jury verdict",
+    "turbine array",
+    "council voted Thursday",
+    "the water",
+]
 
 
 def keys(hits: list[tuple[str, int, float]]) -> list[tuple[str, int]]:
     return [(a, n) for a, n, _ in hits]
 
 
-def assert_same_hits(got: list[tuple[str, int, float]], expected: list[tuple[str, int, float]]
-                     ) -> None:
+def assert_same_hits(
+    got: list[tuple[str, int, float]], expected: list[tuple[str, int, float]]
+) -> None:
     """Same rows with the same scores; rows with tied scores may come in either order."""
     got, expected = sorted(got), sorted(expected)
     assert keys(got) == keys(expected)
@@ -81,8 +90,9 @@ def test_scores_for_matches_search(tmp_path):
     index = LexicalIndex(tmp_path / "lex")
     index.add(ROWS)
     hits = index.search("algae biomass", top_k=10)
-    scores = index.scores_for("algae biomass", [("algae", 0), ("algae", 1), ("cup", 0),
-                                                ("nope", 9)])
+    scores = index.scores_for(
+        "algae biomass", [("algae", 0), ("algae", 1), ("cup", 0), ("nope", 9)]
+    )
     assert set(scores) == {("algae", 0), ("algae", 1), ("cup", 0), ("nope", 9)}
     for article, number, score in hits:
         assert scores[(article, number)] == pytest.approx(score)
@@ -135,8 +145,10 @@ def test_readd_removed_article_and_reopen(tmp_path):
     index = LexicalIndex(folder)
     index.add(ROWS)
     index.remove(["storm"])
-    new_rows = [("storm", 0, "Storm Corvin moved north overnight, forecasters said."),
-                ("storm", 1, "Snow is expected on the hills of Westmarch.")]
+    new_rows = [
+        ("storm", 0, "Storm Corvin moved north overnight, forecasters said."),
+        ("storm", 1, "Snow is expected on the hills of Westmarch."),
+    ]
     index.add(new_rows)
     assert "storm" in index.article_ids()
     assert len(index) == len(ROWS)
@@ -263,12 +275,17 @@ def test_all_removed_returns_nothing(tmp_path):
 
 _WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron".split()
 _ROW_TEXT = st.lists(st.sampled_from([*_WORDS, "the", "and"]), max_size=6).map(" ".join)
-_OPS = st.lists(st.one_of(
-    st.tuples(st.just("add"),
-              st.lists(st.tuples(st.sampled_from("abcdef"), _ROW_TEXT), min_size=1, max_size=3)),
-    st.tuples(st.just("remove"), st.sets(st.sampled_from("abcdef"), max_size=2)),
-    st.tuples(st.just("reopen"), st.none()),
-), max_size=24)
+_OPS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("add"),
+            st.lists(st.tuples(st.sampled_from("abcdef"), _ROW_TEXT), min_size=1, max_size=3),
+        ),
+        st.tuples(st.just("remove"), st.sets(st.sampled_from("abcdef"), max_size=2)),
+        st.tuples(st.just("reopen"), st.none()),
+    ),
+    max_size=24,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -301,7 +318,8 @@ def test_property_history_equals_fresh_index(ops):
             for query in ["alpha", "beta gamma", "theta iota kappa", "omicron alpha zeta"]:
                 assert_same_hits(index.search(query, 1000), fresh.search(query, 1000))
                 assert index.coverage(query, "alpha beta") == pytest.approx(
-                    fresh.coverage(query, "alpha beta"))
+                    fresh.coverage(query, "alpha beta")
+                )
                 keys = [(a, i) for a, texts in live.items() for i in range(len(texts) + 1)]
                 keys += [("zz", 0), *[(a, 0) for a in "abcdef" if a not in live]]
                 got, want = index.scores_for(query, keys), fresh.scores_for(query, keys)

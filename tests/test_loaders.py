@@ -19,8 +19,10 @@ pytestmark = pytest.mark.unit
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "articles"
 
-BODY = ("The council approved the new budget on Tuesday. "
-        "Spending on roads will rise by ten percent next year.")
+BODY = (
+    "The council approved the new budget on Tuesday. "
+    "Spending on roads will rise by ten percent next year."
+)
 BODY_2 = "Three new libraries will open in the spring, the mayor said on Wednesday."
 
 
@@ -50,8 +52,11 @@ def one_error(results: list[Article | LoadError]) -> LoadError:
 
 
 def test_txt_with_title_line_and_date(tmp_path):
-    path = write(tmp_path, "budget.txt",
-                 f"Council passes budget\nPublished: 2024-05-06\n\n{BODY}\n\n{BODY_2}\n")
+    path = write(
+        tmp_path,
+        "budget.txt",
+        f"Council passes budget\nPublished: 2024-05-06\n\n{BODY}\n\n{BODY_2}\n",
+    )
     article = one_article(load_file(path))
     assert article.title == "Council passes budget"
     assert article.published == datetime(2024, 5, 6, tzinfo=UTC)
@@ -68,15 +73,19 @@ def test_txt_without_title_line_falls_back_to_first_line(tmp_path):
     article = one_article(load_file(path))
     assert article.text == BODY
     assert article.title == (
-        "The council approved the new budget on Tuesday. Spending on roads will rise by ten…")
+        "The council approved the new budget on Tuesday. Spending on roads will rise by ten…"
+    )
     assert len(article.title) <= 90
     assert article.published is None
 
 
 def test_md_file(tmp_path):
-    path = write(tmp_path, "lib.md",
-                 "# Libraries to open in spring\n\n*Published 2 April 2025 — Northern Ledger*\n\n"
-                 f"{BODY_2}\n\nThe **new** [branches](https://news.example/x) will cost less.\n")
+    path = write(
+        tmp_path,
+        "lib.md",
+        "# Libraries to open in spring\n\n*Published 2 April 2025 — Northern Ledger*\n\n"
+        f"{BODY_2}\n\nThe **new** [branches](https://news.example/x) will cost less.\n",
+    )
     article = one_article(load_file(path))
     assert article.title == "Libraries to open in spring"
     assert article.published == datetime(2025, 4, 2, tzinfo=UTC)
@@ -194,21 +203,33 @@ def test_html_without_text_is_load_error(tmp_path):
 
 
 def test_json_single_object(tmp_path):
-    record = {"title": "Budget passes", "text": BODY, "published": "2024-05-06T10:30:00Z",
-              "source": "Gazette", "url": "https://news.example/b", "author": "Ann Lee"}
+    record = {
+        "title": "Budget passes",
+        "text": BODY,
+        "published": "2024-05-06T10:30:00Z",
+        "source": "Gazette",
+        "url": "https://news.example/b",
+        "author": "Ann Lee",
+    }
     path = write(tmp_path, "one.json", json.dumps(record))
     article = one_article(load_file(path))
     assert article.title == "Budget passes"
     assert article.text == BODY
     assert article.published == datetime(2024, 5, 6, 10, 30, tzinfo=UTC)
     assert (article.source, article.url, article.author) == (
-        "Gazette", "https://news.example/b", "Ann Lee")
+        "Gazette",
+        "https://news.example/b",
+        "Ann Lee",
+    )
     assert article.origin == str(path)
 
 
 def test_json_list(tmp_path):
-    path = write(tmp_path, "many.json", json.dumps(
-        [{"title": "One", "text": BODY}, {"title": "Two", "text": BODY_2}]))
+    path = write(
+        tmp_path,
+        "many.json",
+        json.dumps([{"title": "One", "text": BODY}, {"title": "Two", "text": BODY_2}]),
+    )
     results = load_file(path)
     assert [type(r) for r in results] == [Article, Article]
     assert [r.title for r in results] == ["One", "Two"]
@@ -218,10 +239,21 @@ def test_json_list(tmp_path):
 
 def test_json_field_aliases(tmp_path):
     records = [
-        {"headline": "Budget passes", "body": BODY, "published_at": "2024-05-06",
-         "site": "Gazette", "link": "https://news.example/a", "authors": ["Ann Lee", "Bo Ng"]},
-        {"title": "Libraries", "content": BODY_2, "date": "06/05/2024",
-         "publisher": {"name": "Post"}, "byline": {"name": "Cy Roe"}},
+        {
+            "headline": "Budget passes",
+            "body": BODY,
+            "published_at": "2024-05-06",
+            "site": "Gazette",
+            "link": "https://news.example/a",
+            "authors": ["Ann Lee", "Bo Ng"],
+        },
+        {
+            "title": "Libraries",
+            "content": BODY_2,
+            "date": "06/05/2024",
+            "publisher": {"name": "Post"},
+            "byline": {"name": "Cy Roe"},
+        },
     ]
     path = write(tmp_path, "aliases.json", json.dumps(records))
     first, second = load_file(path)
@@ -241,7 +273,8 @@ def test_json_field_aliases(tmp_path):
 def test_json_date_order_mdy(tmp_path):
     path = write(tmp_path, "a.json", json.dumps({"title": "T", "text": BODY, "date": "06/05/2024"}))
     assert one_article(load_file(path, date_order="mdy")).published == datetime(
-        2024, 6, 5, tzinfo=UTC)
+        2024, 6, 5, tzinfo=UTC
+    )
 
 
 def test_json_multiline_body_is_cleaned(tmp_path):
@@ -253,8 +286,12 @@ def test_json_multiline_body_is_cleaned(tmp_path):
 
 
 def test_jsonl_bad_line_does_not_sink_neighbours(tmp_path):
-    lines = [json.dumps({"title": "One", "text": BODY}), "{not json at all",
-             "", json.dumps({"title": "Three", "text": BODY_2})]
+    lines = [
+        json.dumps({"title": "One", "text": BODY}),
+        "{not json at all",
+        "",
+        json.dumps({"title": "Three", "text": BODY_2}),
+    ]
     path = write(tmp_path, "file.jsonl", "\n".join(lines) + "\n")
     results = load_file(path)
     assert len(results) == 3
@@ -269,8 +306,13 @@ def test_jsonl_bad_line_does_not_sink_neighbours(tmp_path):
 
 
 def test_jsonl_non_object_and_missing_text_lines(tmp_path):
-    path = write(tmp_path, "file.jsonl", "\n".join(
-        [json.dumps([1, 2]), json.dumps({"title": "no text"}), json.dumps({"text": BODY})]))
+    path = write(
+        tmp_path,
+        "file.jsonl",
+        "\n".join(
+            [json.dumps([1, 2]), json.dumps({"title": "no text"}), json.dumps({"text": BODY})]
+        ),
+    )
     first, second, third = load_file(path)
     assert isinstance(first, LoadError) and first.origin == f"{path}:1"
     assert "expected a JSON object, got list" in first.reason
@@ -314,8 +356,9 @@ def test_deeply_nested_json(tmp_path):
     assert "invalid JSON" in error.reason
 
 
-@pytest.mark.parametrize("record", [{"title": "x"}, {"title": "x", "text": ""},
-                                    {"title": "x", "text": "   "}])
+@pytest.mark.parametrize(
+    "record", [{"title": "x"}, {"title": "x", "text": ""}, {"title": "x", "text": "   "}]
+)
 def test_json_article_without_text(tmp_path, record):
     error = one_error(load_file(write(tmp_path, "notext.json", json.dumps(record))))
     assert "article text" in error.reason
@@ -359,8 +402,11 @@ def test_unsupported_extension(tmp_path, name):
 
 
 def test_invalid_utf8(tmp_path):
-    error = one_error(load_file(write(tmp_path, "latin1.txt",
-                                      "Café au lait is good here. It is.".encode("latin-1"))))
+    error = one_error(
+        load_file(
+            write(tmp_path, "latin1.txt", "Café au lait is good here. It is.".encode("latin-1"))
+        )
+    )
     assert "UTF-8" in error.reason
     assert "byte 3" in error.reason
 
@@ -382,8 +428,18 @@ def test_missing_file_is_load_error(tmp_path):
 
 
 def test_find_files_recurses_sorted_and_skips_hidden_and_unsupported(tmp_path):
-    for name in ["b.txt", "a.md", "sub/c.json", "sub/deeper/d.jsonl", "sub/e.HTML",
-                 ".hidden.txt", ".git/config.txt", "sub/.cache/f.txt", "notes.pdf", "g.py"]:
+    for name in [
+        "b.txt",
+        "a.md",
+        "sub/c.json",
+        "sub/deeper/d.jsonl",
+        "sub/e.HTML",
+        ".hidden.txt",
+        ".git/config.txt",
+        "sub/.cache/f.txt",
+        "notes.pdf",
+        "g.py",
+    ]:
         write(tmp_path, name, "x")
     found = list(find_files([tmp_path]))
     assert all(isinstance(f, Path) for f in found)
@@ -411,16 +467,26 @@ def test_find_files_hidden_parent_of_root_is_not_skipped(tmp_path):
 
 SAMPLE_EXPECTED = {
     "marrowby_bridge.txt": (
-        "Marrowby council approves £14.2 million replacement for Old Tanner Bridge", "2025-03-14"),
+        "Marrowby council approves £14.2 million replacement for Old Tanner Bridge",
+        "2025-03-14",
+    ),
     "kestrel_vale_cup.txt": ("Kestrel Vale Rovers win Northfold Cup on penalties", "2024-11-09"),
     "cold_algae.md": (
-        "Marrowby researchers find algae that thrives in near-freezing water", "2025-04-02"),
+        "Marrowby researchers find algae that thrives in near-freezing water",
+        "2025-04-02",
+    ),
     "helix_tidal.html": (
-        "Helix Tidal Power raises €42.5 million to expand Selwick Sound array", "2025-05-02"),
+        "Helix Tidal Power raises €42.5 million to expand Selwick Sound array",
+        "2025-05-02",
+    ),
     "fenwick_trial.json": (
-        "Former rowing club treasurer jailed for stealing £312,400", "2024-07-22"),
-    "storm_corvin.jsonl": ("Storm Corvin brings record rainfall and flooding to Westmarch",
-                           "2024-02-19"),
+        "Former rowing club treasurer jailed for stealing £312,400",
+        "2024-07-22",
+    ),
+    "storm_corvin.jsonl": (
+        "Storm Corvin brings record rainfall and flooding to Westmarch",
+        "2024-02-19",
+    ),
 }
 
 
@@ -462,8 +528,15 @@ def test_sample_ids_are_distinct():
 def test_control_characters_never_reach_the_stored_text(tmp_path):
     """ESC and NUL from a JSON article would become terminal escape sequences in `citeqa ask`."""
     path = tmp_path / "escape.json"
-    path.write_text(json.dumps({"title": "Red \x1b[31malert\x07", "source": "Wire\x9b",
-                                "text": "The vote passed\x1b[2J on Monday.\x00 It was close."}))
+    path.write_text(
+        json.dumps(
+            {
+                "title": "Red \x1b[31malert\x07",
+                "source": "Wire\x9b",
+                "text": "The vote passed\x1b[2J on Monday.\x00 It was close.",
+            }
+        )
+    )
     [article] = load_file(path)
     assert article.title == "Red [31malert"
     assert article.source == "Wire"

@@ -37,9 +37,15 @@ CITEQA = str(BIN / "citeqa")
 BRIDGE_Q = "How many vehicles cross the Old Tanner Bridge on a weekday?"
 STRACE = shutil.which("strace")
 UNSHARE = shutil.which("unshare")
-OFFLINE_FLAGS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE",
-                 "ANONYMIZED_TELEMETRY", "GRADIO_ANALYTICS_ENABLED", "DO_NOT_TRACK",
-                 "PYTHONPATH")
+OFFLINE_FLAGS = (
+    "HF_HUB_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "ANONYMIZED_TELEMETRY",
+    "GRADIO_ANALYTICS_ENABLED",
+    "DO_NOT_TRACK",
+    "PYTHONPATH",
+)
 
 BLOCKER = '''
 """Test harness (tests/test_no_network.py): refuse and log every outbound network attempt."""
@@ -140,13 +146,13 @@ socket.gethostbyname, socket.gethostbyname_ex = gethostbyname, gethostbyname_ex
 '''
 
 # run inside the new namespace: bring loopback up (it starts down), then become the command
-NETNS_ENTRY = '''
+NETNS_ENTRY = """
 import fcntl, os, socket, struct, sys
 IFF_UP, IFF_LOOPBACK, IFF_RUNNING, SIOCSIFFLAGS = 0x1, 0x8, 0x40, 0x8914
 with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
     fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
 os.execvp(sys.argv[1], sys.argv[1:])
-'''
+"""
 
 SERVE_DRIVER = '''
 """Inside the namespace: start `citeqa serve` (blocked), ask it one question, stop it."""
@@ -196,21 +202,45 @@ class Offline:
         return self.folder / "strace.log"
 
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in OFFLINE_FLAGS and not k.startswith("CITEQA_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in OFFLINE_FLAGS and not k.startswith("CITEQA_")
+        }
         env.update(PYTHONPATH=str(self.folder / "blocker"), NO_NET_LOG=str(self.log))
         return env
 
     def command(self, argv: list[str]) -> list[str]:
         """argv in a fresh network namespace (loopback only), traced when strace is here."""
-        traced = [STRACE, "-f", "-qq", "--seccomp-bpf", "-e", "trace=connect,sendto,sendmsg",
-                  "-e", "signal=none", "-o", str(self.strace_log), *argv] if STRACE else argv
+        traced = (
+            [
+                STRACE,
+                "-f",
+                "-qq",
+                "--seccomp-bpf",
+                "-e",
+                "trace=connect,sendto,sendmsg",
+                "-e",
+                "signal=none",
+                "-o",
+                str(self.strace_log),
+                *argv,
+            ]
+            if STRACE
+            else argv
+        )
         entry = str(self.folder / "netns_entry.py")
         return [UNSHARE or "unshare", "-rn", sys.executable, "-I", entry, *traced]
 
     def run(self, argv: list[str], timeout: int = 300) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(argv), env=self.env(), capture_output=True,
-                              text=True, timeout=timeout, cwd=self.folder)
+        return subprocess.run(
+            self.command(argv),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.folder,
+        )
 
     def attempts(self) -> list[dict]:
         if not self.log.exists():
@@ -227,8 +257,9 @@ class Offline:
             return []
         out = []
         for line in self.strace_log.read_text(errors="replace").splitlines():
-            for address in re.findall(r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"',
-                                      line):
+            for address in re.findall(
+                r'inet_addr\("([^"]+)"\)|inet_pton\(AF_INET6, "([^"]+)"', line
+            ):
                 host = address[0] or address[1]
                 if not (host.startswith("127.") or host in ("::1", "::ffff:127.0.0.1")):
                     out.append(line)
@@ -267,7 +298,7 @@ def ingested(tmp_path_factory) -> tuple[Path, Offline, subprocess.CompletedProce
 
 # -- the blocker itself ---------------------------------------------------------------------
 
-PROBE = textwrap.dedent('''
+PROBE = textwrap.dedent("""
     import asyncio, json, socket, sys, urllib.request
     import httpx
     outcomes = {}
@@ -304,7 +335,7 @@ PROBE = textwrap.dedent('''
     socket.create_connection(server.getsockname(), timeout=2).close()
     outcomes["loopback"] = "connected"
     print(json.dumps(outcomes))
-''')
+""")
 
 
 def test_the_blocker_refuses_and_logs_every_kind_of_attempt(offline):
@@ -315,13 +346,28 @@ def test_the_blocker_refuses_and_logs_every_kind_of_attempt(offline):
     assert result.returncode == 0, result.stderr[-3000:]
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     blocked = {k for k, v in outcomes.items() if v == "blocked"}
-    assert blocked == {"create_connection", "connect", "connect_ex", "ipv6", "udp", "dns",
-                       "urllib", "httpx", "asyncio", "httpx-async"}, outcomes
+    assert blocked == {
+        "create_connection",
+        "connect",
+        "connect_ex",
+        "ipv6",
+        "udp",
+        "dns",
+        "urllib",
+        "httpx",
+        "asyncio",
+        "httpx-async",
+    }, outcomes
     assert outcomes["uvloop"] == "kept out" and outcomes["loopback"] == "connected"
     attempts = offline.attempts()
     assert len(attempts) >= len(blocked), attempts
-    assert {a["call"] for a in attempts} >= {"connect", "connect_ex", "sendto", "getaddrinfo",
-                                              "create_connection"}
+    assert {a["call"] for a in attempts} >= {
+        "connect",
+        "connect_ex",
+        "sendto",
+        "getaddrinfo",
+        "create_connection",
+    }
     assert all(a["stack"] for a in attempts)
     print(f"\nblocker control: {len(attempts)} outbound attempts refused and logged")
 
@@ -330,14 +376,14 @@ def test_the_blocker_refuses_and_logs_every_kind_of_attempt(offline):
 def test_strace_sees_connects_made_below_python(offline):
     """Control for the third layer: a connect() through libc skips the Python patches, and
     strace still reports it (the namespace stops the packet)."""
-    code = textwrap.dedent('''
+    code = textwrap.dedent("""
         import ctypes, socket, struct
         libc = ctypes.CDLL(None, use_errno=True)
         s = socket.socket()
         address = struct.pack("!HH4s8x", socket.AF_INET, 80, socket.inet_aton("192.0.2.77"))
         address = struct.pack("=H", socket.AF_INET) + address[2:]
         print(libc.connect(s.fileno(), address, len(address)), ctypes.get_errno())
-    ''')
+    """)
     result = offline.run([sys.executable, "-c", code], timeout=60)
     assert result.returncode == 0, result.stderr
     assert offline.attempts() == []  # the Python layer never saw it ...
@@ -367,8 +413,21 @@ def test_ask_offline(offline, ingested):
 def test_eval_offline_with_baselines(offline, ingested):
     """eval, with the dense baseline (langchain-huggingface + langchain-chroma) as well."""
     home, _, _ = ingested
-    result = offline.run([CITEQA, "--home", str(home), "eval", str(QUESTIONS), "--limit", "4",
-                          "--compare", "bm25,dense", "--json", "--quiet"])
+    result = offline.run(
+        [
+            CITEQA,
+            "--home",
+            str(home),
+            "eval",
+            str(QUESTIONS),
+            "--limit",
+            "4",
+            "--compare",
+            "bm25,dense",
+            "--json",
+            "--quiet",
+        ]
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stdout)
     assert set(summary["baselines"]) == {"bm25", "dense"}, summary
@@ -382,14 +441,25 @@ def test_serve_offline_answers_through_gradio_client(offline, ingested):
     driver.write_text(SERVE_DRIVER)
     server = offline.command([CITEQA, "--home", str(home), "serve", "--port", str(port)])
     # the driver (the client side) runs in the namespace too, without the blocker
-    server_argv = server[server.index("-I") + 2:]  # the part after `unshare ... entry.py`
+    server_argv = server[server.index("-I") + 2 :]  # the part after `unshare ... entry.py`
     env = offline.env()
     client_env = {k: v for k, v in env.items() if k not in ("PYTHONPATH", "NO_NET_LOG")}
     client_env["SERVER_ENV"] = json.dumps(env)
     result = subprocess.run(
-        [*server[:server.index("-I") + 2], sys.executable, str(driver), json.dumps(server_argv),
-         str(port), BRIDGE_Q],
-        env=client_env, capture_output=True, text=True, timeout=300, cwd=offline.folder)
+        [
+            *server[: server.index("-I") + 2],
+            sys.executable,
+            str(driver),
+            json.dumps(server_argv),
+            str(port),
+            BRIDGE_Q,
+        ],
+        env=client_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=offline.folder,
+    )
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert "9,600" in outcome["answer"]["text"], outcome

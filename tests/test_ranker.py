@@ -65,8 +65,14 @@ def test_weighted_sum_ranker_ignores_the_new_features():
     rows = _rows()
     blank = [
         CandidateFeatures(
-            r.article_id, r.sentence_index, r.chunk, r.dense_sentence, r.dense_chunk,
-            r.bm25_sentence, r.bm25_chunk, r.answer_kind,
+            r.article_id,
+            r.sentence_index,
+            r.chunk,
+            r.dense_sentence,
+            r.dense_chunk,
+            r.bm25_sentence,
+            r.bm25_chunk,
+            r.answer_kind,
         )
         for r in rows
     ]
@@ -78,7 +84,11 @@ def test_feature_names_are_every_signal_in_field_order():
     names = [f.name for f in fields(CandidateFeatures)]
     assert list(FEATURE_NAMES) == names[3:]
     assert FEATURE_NAMES[:5] == (
-        "dense_sentence", "dense_chunk", "bm25_sentence", "bm25_chunk", "answer_kind"
+        "dense_sentence",
+        "dense_chunk",
+        "bm25_sentence",
+        "bm25_chunk",
+        "answer_kind",
     )
     rows = _rows(3)
     matrix = feature_matrix(rows)
@@ -158,15 +168,17 @@ def test_learned_ranker_reads_the_features_it_was_trained_on():
 @pytest.mark.unit
 def test_tree_walk_follows_the_splits():
     # tree 0: x0 <= 0.5 ? (x1 <= 2 ? 1 : 2) : 3 ; tree 1: a single leaf of 10
-    trees = TreeEnsemble({
-        "depth": 2,
-        "feature": [[0, 1], [0, 0]],
-        "threshold": [[0.5, 2.0], [np.inf, 0.0]],
-        "left": [[1, ~0], [~0, -1]],
-        "right": [[~2, ~1], [~0, -1]],
-        "default_left": [[False, False], [False, False]],
-        "leaf": [[1.0, 2.0, 3.0], [10.0, 0.0, 0.0]],
-    })
+    trees = TreeEnsemble(
+        {
+            "depth": 2,
+            "feature": [[0, 1], [0, 0]],
+            "threshold": [[0.5, 2.0], [np.inf, 0.0]],
+            "left": [[1, ~0], [~0, -1]],
+            "right": [[~2, ~1], [~0, -1]],
+            "default_left": [[False, False], [False, False]],
+            "leaf": [[1.0, 2.0, 3.0], [10.0, 0.0, 0.0]],
+        }
+    )
     X = np.array([[0.1, 1.0], [0.1, 5.0], [0.9, 0.0], [0.5, 2.0]])
     assert trees(X).tolist() == [11.0, 12.0, 13.0, 11.0]
 
@@ -241,10 +253,12 @@ def test_learned_ranker_recovers_a_sentence_the_dense_search_missed(councils, mo
     chunk = store.sentence_rows([target])[target].chunk
     hidden = {sentence_id(*target), chunk_id(article.id, chunk)}
     dense_s, dense_c = store.dense_sentences, store.dense_chunks
-    monkeypatch.setattr(store, "dense_sentences",
-                        lambda *a: [h for h in dense_s(*a) if h.id not in hidden])
-    monkeypatch.setattr(store, "dense_chunks",
-                        lambda *a: [h for h in dense_c(*a) if h.id not in hidden])
+    monkeypatch.setattr(
+        store, "dense_sentences", lambda *a: [h for h in dense_s(*a) if h.id not in hidden]
+    )
+    monkeypatch.setattr(
+        store, "dense_chunks", lambda *a: [h for h in dense_c(*a) if h.id not in hidden]
+    )
     missed = councils.searcher.search(article.question, k=5)  # type: ignore[attr-defined]
     assert (missed.evidence[0].article_id, missed.evidence[0].sentence_index) == target
     assert article.answer in missed.evidence[0].sentence

@@ -76,7 +76,7 @@ def retriever(ingested: Assistant) -> BaseRetriever:
 def _verbatim(documents: list[Document], assistant: Assistant) -> None:
     for doc in documents:
         m = doc.metadata
-        assert assistant.store.text(m["article_id"])[m["start"]:m["end"]] == doc.page_content
+        assert assistant.store.text(m["article_id"])[m["start"] : m["end"]] == doc.page_content
 
 
 def test_per_call_k_overrides_the_constructors(retriever, ingested):

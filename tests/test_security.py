@@ -87,12 +87,29 @@ PAYLOAD_ARTICLE = {
     "url": PAYLOAD_URL,
     "published": "2025-12-01",
     "text": "The Wrenfield museum reopened its banner hall on Saturday after a year of work.\n\n"
-    + " ".join(f"The Wrenfield museum banner {n} read {p} in large letters."
-               for n, p in enumerate(PAYLOADS, start=1))
+    + " ".join(
+        f"The Wrenfield museum banner {n} read {p} in large letters."
+        for n, p in enumerate(PAYLOADS, start=1)
+    )
     + "\n\nVisitors said the Wrenfield museum banners were the strangest they had seen.",
 }
-DANGEROUS_TAGS = ("script", "iframe", "object", "embed", "form", "input", "base", "meta",
-                  "link", "video", "details", "math", "img", "frame", "frameset")
+DANGEROUS_TAGS = (
+    "script",
+    "iframe",
+    "object",
+    "embed",
+    "form",
+    "input",
+    "base",
+    "meta",
+    "link",
+    "video",
+    "details",
+    "math",
+    "img",
+    "frame",
+    "frameset",
+)
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +154,15 @@ def raw_get(port: int, path: str, headers: dict[str, str] | None = None) -> tupl
 
 # -- path traversal ---------------------------------------------------------------------------
 
-FILE_ROUTES = ["/gradio_api/file=", "/gradio_api/file/", "/file=", "/static/", "/assets/",
-               "/svelte/", "/gradio_api/custom_component/x/client/js/"]
+FILE_ROUTES = [
+    "/gradio_api/file=",
+    "/gradio_api/file/",
+    "/file=",
+    "/static/",
+    "/assets/",
+    "/svelte/",
+    "/gradio_api/custom_component/x/client/js/",
+]
 UP = 12  # more ../ than any of these paths is deep
 
 
@@ -180,8 +204,12 @@ def secret_targets(server: Server) -> list[Path]:
     assert any(p.name == "manifest.sqlite3" for p in store_files)
     assert any(p.name == "chroma.sqlite3" for p in store_files)
     assert any(p.suffix == ".bin" for p in store_files)
-    return [Path("/etc/passwd"), *store_files, server.base / "quillmoor_lighthouse.txt",
-            Path.cwd() / "pyproject.toml"]
+    return [
+        Path("/etc/passwd"),
+        *store_files,
+        server.base / "quillmoor_lighthouse.txt",
+        Path.cwd() / "pyproject.toml",
+    ]
 
 
 def leaked(body: bytes, secret: bytes) -> bool:
@@ -218,8 +246,12 @@ def test_normalising_client_gets_no_secrets_either(server):
     """httpx resolves ../ itself; what it sends must be refused as well."""
     for target in (Path("/etc/passwd"), server.home / "manifest.sqlite3"):
         up = "../../../../../.."
-        for path in (f"/gradio_api/file={target}", f"/gradio_api/file={up}{target}",
-                     f"/static/{up}{target}", f"/assets/{up}{target}"):
+        for path in (
+            f"/gradio_api/file={target}",
+            f"/gradio_api/file={up}{target}",
+            f"/static/{up}{target}",
+            f"/assets/{up}{target}",
+        ):
             response = httpx.get(server.url + path, timeout=10)
             assert response.status_code in (403, 404), (path, response.status_code)
             assert not leaked(response.content, target.read_bytes())
@@ -244,10 +276,19 @@ def assert_inert_html(fragment: str) -> None:
     root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     for element in root.iter():
         assert isinstance(element.tag, str) and element.tag in (
-            "div", "ol", "li", "span", "a", "p", "mark", "strong",
+            "div",
+            "ol",
+            "li",
+            "span",
+            "a",
+            "p",
+            "mark",
+            "strong",
             # issue 16, item 4: the article view (<section hidden>) and the button opening it,
             # both citeqa's own, inert without the panel's script, no handler attributes
-            "section", "button"), element.tag
+            "section",
+            "button",
+        ), element.tag
         for name, value in element.attrib.items():
             assert not name.lower().startswith("on"), (element.tag, name, value)
             if name in ("href", "src", "action", "formaction", "srcdoc", "data"):
@@ -297,8 +338,11 @@ def test_huge_question_is_a_clear_error(client, size):
 @pytest.mark.integration
 def test_huge_question_over_raw_http_is_not_a_server_error(server):
     """Straight to the queue, bypassing gradio_client: a 4xx/200 with the message, never 5xx."""
-    response = httpx.post(f"{server.url}/gradio_api/call/ask",
-                          json={"data": ["x" * 100_000, 5, "", "", ""]}, timeout=30)
+    response = httpx.post(
+        f"{server.url}/gradio_api/call/ask",
+        json={"data": ["x" * 100_000, 5, "", "", ""]},
+        timeout=30,
+    )
     assert response.status_code == 200, response.text[:300]
     event = response.json()["event_id"]
     stream = httpx.get(f"{server.url}/gradio_api/call/ask/{event}", timeout=60).text
@@ -307,11 +351,14 @@ def test_huge_question_over_raw_http_is_not_a_server_error(server):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("question", [
-    "\u200b\u200c\u200d\ufeff\u2060",
-    "\x00\x01\x1b\x7f\x9b\r\n\t",
-    "\u202e\u2066\u2069",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "\u200b\u200c\u200d\ufeff\u2060",
+        "\x00\x01\x1b\x7f\x9b\r\n\t",
+        "\u202e\u2066\u2069",
+    ],
+)
 def test_invisible_only_questions_are_empty(client, question):
     with pytest.raises(Exception) as caught:
         client.predict(question, api_name="/ask")
@@ -321,13 +368,18 @@ def test_invisible_only_questions_are_empty(client, question):
 @pytest.mark.integration
 def test_noisy_and_right_to_left_questions_through_the_api(client):
     plain = client.predict(BRIDGE_QUESTION, api_name="/ask")
-    noisy = client.predict("\u202eHow\u200b many\x00 vehicles cross the Old\x1b Tanner "
-                           "Bridge on a\u2066 weekday?\u2069\r\n", api_name="/ask")
+    noisy = client.predict(
+        "\u202eHow\u200b many\x00 vehicles cross the Old\x1b Tanner "
+        "Bridge on a\u2066 weekday?\u2069\r\n",
+        api_name="/ask",
+    )
     assert noisy["question"] == BRIDGE_QUESTION
     assert noisy["text"] == plain["text"]
     assert noisy["citations"][0]["sentence"] == BRIDGE_SENTENCE
-    for question in ("كم عدد المركبات التي تعبر جسر Old Tanner يوميا؟",
-                     "כמה כלי רכב חוצים את גשר Old Tanner ביום חול?"):
+    for question in (
+        "كم عدد المركبات التي تعبر جسر Old Tanner يوميا؟",
+        "כמה כלי רכב חוצים את גשר Old Tanner ביום חול?",
+    ):
         answer = client.predict(question, api_name="/ask")
         assert answer["question"] == question
         assert answer["abstained"] or answer["citations"]
@@ -351,8 +403,14 @@ def guarded(server) -> Iterator[str]:
     port = free_port()
     with ExitStack() as stack:
         stack.enter_context(mock.patch.object(ui.app, "build_app", capture))
-        ui.app.serve(server.assistant, host="127.0.0.1", port=port, max_upload_mb=1,
-                     auth=(USER, PASSWORD), block=False)
+        ui.app.serve(
+            server.assistant,
+            host="127.0.0.1",
+            port=port,
+            max_upload_mb=1,
+            auth=(USER, PASSWORD),
+            block=False,
+        )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -360,12 +418,19 @@ def guarded(server) -> Iterator[str]:
 
 
 PROTECTED = [
-    ("GET", "/config"), ("GET", "/gradio_api/info"), ("GET", "/gradio_api/openapi.json"),
-    ("GET", "/gradio_api/queue/data?session_hash=abc"), ("GET", "/monitoring"),
-    ("GET", "/gradio_api/file=/etc/passwd"), ("GET", "/gradio_api/upload_progress?upload_id=a"),
-    ("POST", "/gradio_api/call/ask"), ("POST", "/gradio_api/call/articles"),
-    ("POST", "/gradio_api/call/remove_ids"), ("POST", "/gradio_api/queue/join"),
-    ("POST", "/gradio_api/run/ask"), ("POST", "/gradio_api/api/ask"),
+    ("GET", "/config"),
+    ("GET", "/gradio_api/info"),
+    ("GET", "/gradio_api/openapi.json"),
+    ("GET", "/gradio_api/queue/data?session_hash=abc"),
+    ("GET", "/monitoring"),
+    ("GET", "/gradio_api/file=/etc/passwd"),
+    ("GET", "/gradio_api/upload_progress?upload_id=a"),
+    ("POST", "/gradio_api/call/ask"),
+    ("POST", "/gradio_api/call/articles"),
+    ("POST", "/gradio_api/call/remove_ids"),
+    ("POST", "/gradio_api/queue/join"),
+    ("POST", "/gradio_api/run/ask"),
+    ("POST", "/gradio_api/api/ask"),
     ("POST", "/gradio_api/upload"),
 ]
 
@@ -406,8 +471,10 @@ def test_auth_lets_the_right_user_in(guarded):
 
 def _multipart(size: int) -> tuple[bytes, str]:
     boundary = "citeqa-boundary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
-            f'filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n').encode()
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        f'filename="big.txt"\r\nContent-Type: text/plain\r\n\r\n'
+    ).encode()
     body += b"A sentence about nothing in particular. " * (size // 40) + b"\r\n"
     body += f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
@@ -418,20 +485,23 @@ def test_serve_refuses_uploads_over_its_limit(guarded):
     session = httpx.Client(base_url=guarded, timeout=60)
     assert session.post("/login", data={"username": USER, "password": PASSWORD}).is_success
     small, content_type = _multipart(900_000)
-    response = session.post("/gradio_api/upload", content=small,
-                            headers={"Content-Type": content_type})
+    response = session.post(
+        "/gradio_api/upload", content=small, headers={"Content-Type": content_type}
+    )
     assert response.status_code == 200, response.text[:200]  # under the limit: taken
     big, content_type = _multipart(1_300_000)
-    response = session.post("/gradio_api/upload", content=big,
-                            headers={"Content-Type": content_type})
+    response = session.post(
+        "/gradio_api/upload", content=big, headers={"Content-Type": content_type}
+    )
     assert response.status_code == 413, response.text[:200]
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: the limit must count bytes
         for begin in range(0, len(big), 65536):
-            yield big[begin:begin + 65536]
+            yield big[begin : begin + 65536]
 
-    response = session.post("/gradio_api/upload", content=chunked(),
-                            headers={"Content-Type": content_type})
+    response = session.post(
+        "/gradio_api/upload", content=chunked(), headers={"Content-Type": content_type}
+    )
     assert response.status_code == 413, response.text[:200]
 
 
@@ -471,7 +541,6 @@ def page(browser, server):
     context.close()
 
 
-
 SCAN = """([areas, tags]) => {
   const found = [];
   for (const sel of areas) {
@@ -507,8 +576,12 @@ def assert_nothing_ran(page, areas: list[str], tags: Sequence[str] = DANGEROUS_T
     assert page.evaluate("() => window.__pwned === undefined")
     assert page.evaluate(SCAN, [areas, list(tags)]) == []
     assert page.evaluate("getComputedStyle(document.body).display") != "none"
-    foreign = [u for u in page.requests if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname not in ("127.0.0.1", "localhost")]
+    foreign = [
+        u
+        for u in page.requests
+        if urlparse(u).scheme not in ("data", "blob")
+        and urlparse(u).hostname not in ("127.0.0.1", "localhost")
+    ]
     assert foreign == []
     assert urlparse(page.url).hostname == "127.0.0.1"  # no redirect (meta refresh, base)
 
@@ -534,8 +607,13 @@ def test_question_payloads_stay_inert_in_chromium(page):
     ask_in_browser(page, question)
 
     user = page.locator("#citeqa-chat [data-testid='user']").last.inner_text()
-    for payload in ("<svg onload=alert(101)>", "javascript:alert(103)", "srcdoc=",
-                    "[open the archive](javascript:alert(106))", "<base href="):
+    for payload in (
+        "<svg onload=alert(101)>",
+        "javascript:alert(103)",
+        "srcdoc=",
+        "[open the archive](javascript:alert(106))",
+        "<base href=",
+    ):
         assert payload in user, payload
     assert_nothing_ran(page, ["#citeqa-chat", "#citeqa-sources"])
 

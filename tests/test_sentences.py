@@ -27,24 +27,42 @@ def texts(text: str) -> list[str]:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("The U.S. economy grew last year. Inflation fell.",
-         ["The U.S. economy grew last year.", "Inflation fell."]),
-        ("Dr. Smith arrived at noon. He left at two.",
-         ["Dr. Smith arrived at noon.", "He left at two."]),
-        ("The vote was held on Jan. 5 in the hall. It passed.",
-         ["The vote was held on Jan. 5 in the hall.", "It passed."]),
-        ("Growth was 3.5 percent in March. Inflation fell to 2.1 percent.",
-         ["Growth was 3.5 percent in March.", "Inflation fell to 2.1 percent."]),
-        ("J. R. Smith wrote the report. Then he left.",
-         ["J. R. Smith wrote the report.", "Then he left."]),
-        ('She said, "It is over. We lost." Nobody answered.',
-         ['She said, "It is over. We lost."', "Nobody answered."]),
-        ('"We will win the cup," said the manager. The fans cheered.',
-         ['"We will win the cup," said the manager.', "The fans cheered."]),
-        ("Is it safe? Nobody knows! The council will decide.",
-         ["Is it safe?", "Nobody knows!", "The council will decide."]),
-        ("Prof. Dewitt and Mr. Hurst met at 10 a.m. on Monday. They agreed.",
-         ["Prof. Dewitt and Mr. Hurst met at 10 a.m. on Monday.", "They agreed."]),
+        (
+            "The U.S. economy grew last year. Inflation fell.",
+            ["The U.S. economy grew last year.", "Inflation fell."],
+        ),
+        (
+            "Dr. Smith arrived at noon. He left at two.",
+            ["Dr. Smith arrived at noon.", "He left at two."],
+        ),
+        (
+            "The vote was held on Jan. 5 in the hall. It passed.",
+            ["The vote was held on Jan. 5 in the hall.", "It passed."],
+        ),
+        (
+            "Growth was 3.5 percent in March. Inflation fell to 2.1 percent.",
+            ["Growth was 3.5 percent in March.", "Inflation fell to 2.1 percent."],
+        ),
+        (
+            "J. R. Smith wrote the report. Then he left.",
+            ["J. R. Smith wrote the report.", "Then he left."],
+        ),
+        (
+            'She said, "It is over. We lost." Nobody answered.',
+            ['She said, "It is over. We lost."', "Nobody answered."],
+        ),
+        (
+            '"We will win the cup," said the manager. The fans cheered.',
+            ['"We will win the cup," said the manager.', "The fans cheered."],
+        ),
+        (
+            "Is it safe? Nobody knows! The council will decide.",
+            ["Is it safe?", "Nobody knows!", "The council will decide."],
+        ),
+        (
+            "Prof. Dewitt and Mr. Hurst met at 10 a.m. on Monday. They agreed.",
+            ["Prof. Dewitt and Mr. Hurst met at 10 a.m. on Monday.", "They agreed."],
+        ),
     ],
 )
 def test_split_keeps_abbreviations_decimals_initials_quotes(text, expected):
@@ -58,12 +76,14 @@ def test_offsets_index_and_article_id():
     for i, sentence in enumerate(result):
         assert sentence.index == i
         assert sentence.article_id == "art1"
-        assert text[sentence.start:sentence.end] == sentence.text
+        assert text[sentence.start : sentence.end] == sentence.text
 
 
 def test_paragraph_index_increments_across_blank_lines():
-    text = ("Para one starts. Still para one.\n\nPara two.\n\n\n   \nPara three.\n"
-            "Same paragraph, next line.\r\n\r\nPara four.")
+    text = (
+        "Para one starts. Still para one.\n\nPara two.\n\n\n   \nPara three.\n"
+        "Same paragraph, next line.\r\n\r\nPara four."
+    )
     result = split_sentences(text)
     assert [(s.text, s.paragraph) for s in result] == [
         ("Para one starts.", 0),
@@ -77,7 +97,9 @@ def test_paragraph_index_increments_across_blank_lines():
 
 def test_line_break_is_a_hard_boundary():
     assert texts("A heading without a stop\nThe body starts here.") == [
-        "A heading without a stop", "The body starts here."]
+        "A heading without a stop",
+        "The body starts here.",
+    ]
 
 
 def test_empty_and_blank_text():
@@ -90,16 +112,24 @@ def test_long_line_is_cut_and_nothing_lost(monkeypatch):
     text = " ".join(f"Sentence number {i} is here." for i in range(40))
     result = split_sentences(text)
     assert [s.text for s in result] == [f"Sentence number {i} is here." for i in range(40)]
-    assert all(text[s.start:s.end] == s.text for s in result)
+    assert all(text[s.start : s.end] == s.text for s in result)
 
 
 def test_sample_question_evidence_are_whole_sentences():
     """Every evidence sentence in samples/questions.jsonl is exactly one split sentence."""
-    articles = [a for p in sorted((ROOT / "samples" / "articles").iterdir())
-                for a in load_file(p) if isinstance(a, Article)]
+    articles = [
+        a
+        for p in sorted((ROOT / "samples" / "articles").iterdir())
+        for a in load_file(p)
+        if isinstance(a, Article)
+    ]
     split = {s.text for a in articles for s in split_sentences(a.text, a.id)}
-    evidence = [e for line in (ROOT / "samples" / "questions.jsonl").read_text("utf-8").splitlines()
-                if line.strip() for e in json.loads(line)["evidence"]]
+    evidence = [
+        e
+        for line in (ROOT / "samples" / "questions.jsonl").read_text("utf-8").splitlines()
+        if line.strip()
+        for e in json.loads(line)["evidence"]
+    ]
     assert evidence
     missing = [e for e in evidence if e not in split]
     assert not missing
@@ -107,15 +137,50 @@ def test_sample_question_evidence_are_whole_sentences():
 
 # -- property -----------------------------------------------------------------------------------
 
-_PIECES = st.sampled_from([
-    "U.S.", "Dr. ", "Jan. ", "3.5", "J. R. ", "...", "e.g. ", "Mr. ", "a.m. ", "[1]", "—",
-    "“", "”", '"', "'", "(", ")", ". ", "! ", "? ", "\n", "\n\n", "\r\n", "\t", "  ",
-    "\u00a0", "\u2028", "\x85", "é", "日本語。", "Straße", "The ", "cat ", "sat", "Word",
-])
+_PIECES = st.sampled_from(
+    [
+        "U.S.",
+        "Dr. ",
+        "Jan. ",
+        "3.5",
+        "J. R. ",
+        "...",
+        "e.g. ",
+        "Mr. ",
+        "a.m. ",
+        "[1]",
+        "—",
+        "“",
+        "”",
+        '"',
+        "'",
+        "(",
+        ")",
+        ". ",
+        "! ",
+        "? ",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\t",
+        "  ",
+        "\u00a0",
+        "\u2028",
+        "\x85",
+        "é",
+        "日本語。",
+        "Straße",
+        "The ",
+        "cat ",
+        "sat",
+        "Word",
+    ]
+)
 _TEXT = st.one_of(
     st.text(max_size=2000),
     st.lists(st.one_of(_PIECES, st.characters(), st.text(max_size=12)), max_size=300)
-    .map("".join).map(lambda s: s[:2000]),
+    .map("".join)
+    .map(lambda s: s[:2000]),
     st.text(alphabet=st.sampled_from(list("ab .!?\n\"'")), max_size=2000),
 )
 
@@ -127,7 +192,7 @@ def _check_invariants(text: str) -> None:
     for i, sentence in enumerate(result):
         assert sentence.index == i
         assert sentence.article_id == "x"
-        assert text[sentence.start:sentence.end] == sentence.text
+        assert text[sentence.start : sentence.end] == sentence.text
         assert sentence.text
         assert sentence.text == sentence.text.strip()
         assert sentence.start >= previous_end  # strictly increasing, no overlap
@@ -135,7 +200,7 @@ def _check_invariants(text: str) -> None:
         if i:
             assert sentence.paragraph >= result[i - 1].paragraph
         previous_end = sentence.end
-        covered[sentence.start:sentence.end] = b"\x01" * (sentence.end - sentence.start)
+        covered[sentence.start : sentence.end] = b"\x01" * (sentence.end - sentence.start)
     lost = [(k, ch) for k, ch in enumerate(text) if not covered[k] and not ch.isspace()]
     assert not lost
 
@@ -172,15 +237,41 @@ def _abbreviation_forms() -> list[str]:
     """Each pysbd abbreviation as written, capitalised and upper-cased."""
     from pysbd.lang.english import English
 
-    return [form for a in English.Abbreviation.ABBREVIATIONS
-            for form in (a, a.capitalize(), a.upper())]
+    return [
+        form for a in English.Abbreviation.ABBREVIATIONS for form in (a, a.capitalize(), a.upper())
+    ]
 
 
 _ABBREVIATION_TEXT = st.lists(
     st.one_of(
         st.sampled_from(_abbreviation_forms()),
-        st.sampled_from([".", ". ", " ", "  ", "\n", ", ", ":", ":30", "-", "?", "(", "5",
-                         " 12", "I ", "I'm", "x", "The", "she", "ſt", "K", "é", "İ", "\u00a0"]),
+        st.sampled_from(
+            [
+                ".",
+                ". ",
+                " ",
+                "  ",
+                "\n",
+                ", ",
+                ":",
+                ":30",
+                "-",
+                "?",
+                "(",
+                "5",
+                " 12",
+                "I ",
+                "I'm",
+                "x",
+                "The",
+                "she",
+                "ſt",
+                "K",
+                "é",
+                "İ",
+                "\u00a0",
+            ]
+        ),
     ),
     max_size=60,
 ).map("".join)
@@ -193,14 +284,17 @@ def test_narrowed_abbreviation_pass_equals_pysbd(text):
     assert narrowed == plain
 
 
-@pytest.mark.parametrize("text", [
-    "Gen. Smith met Capt. Jones at 10 a.m. in the U.S. on Jan. 5. It rained.",
-    "He said no. No one came. See fig. 3 and p. 12 and No. 7 for details.",
-    "The St. Louis team won, e.g. in the final. Ph.D. students and D.Phil. ones came.",
-    "Prof. Müller arrived. Mt. ſt. Helens erupted. Über. Dr. Dre spoke.",
-    "He met ſt. paul there and st here.",  # regex case folding: "ſt" matches "st"
-    "Approx. 5 people. Est. 1900. Dept. of State, i.e. the ministry. Vs. them.",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Gen. Smith met Capt. Jones at 10 a.m. in the U.S. on Jan. 5. It rained.",
+        "He said no. No one came. See fig. 3 and p. 12 and No. 7 for details.",
+        "The St. Louis team won, e.g. in the final. Ph.D. students and D.Phil. ones came.",
+        "Prof. Müller arrived. Mt. ſt. Helens erupted. Über. Dr. Dre spoke.",
+        "He met ſt. paul there and st here.",  # regex case folding: "ſt" matches "st"
+        "Approx. 5 people. Est. 1900. Dept. of State, i.e. the ministry. Vs. them.",
+    ],
+)
 def test_narrowed_abbreviation_pass_on_news_like_text(text):
     plain, narrowed = _pysbd_both_ways(text)
     assert narrowed == plain
@@ -210,8 +304,14 @@ def test_narrowed_abbreviation_pass_on_the_seed():
     seeds = ROOT.parent / "shared" / "seeds"
     if not seeds.is_dir():
         pytest.skip("../shared/seeds is not here")
-    lines = [line for path in sorted(seeds.iterdir()) for article in load_file(path)
-             if isinstance(article, Article) for line in article.text.splitlines() if line.strip()]
+    lines = [
+        line
+        for path in sorted(seeds.iterdir())
+        for article in load_file(path)
+        if isinstance(article, Article)
+        for line in article.text.splitlines()
+        if line.strip()
+    ]
     assert lines
     for line in lines:
         plain, narrowed = _pysbd_both_ways(line)

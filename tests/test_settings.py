@@ -12,8 +12,14 @@ from vectorstore.settings import DEFAULT_MODEL, Settings, SettingsError
 
 pytestmark = pytest.mark.unit
 
-ENV = ("CITEQA_HOME", "CITEQA_MODEL", "CITEQA_CHROMA_URL", "CITEQA_DATE_ORDER",
-       "CITEQA_MAX_FILE_MB", "CITEQA_PRECISION")
+ENV = (
+    "CITEQA_HOME",
+    "CITEQA_MODEL",
+    "CITEQA_CHROMA_URL",
+    "CITEQA_DATE_ORDER",
+    "CITEQA_MAX_FILE_MB",
+    "CITEQA_PRECISION",
+)
 
 
 @pytest.fixture
@@ -35,10 +41,15 @@ def test_defaults(tmp_path):
 
 @pytest.mark.parametrize(
     ("field", "value", "named"),
-    [("date_order", "ymd", "'ymd'"), ("date_order", "", "''"),
-     ("max_file_bytes", 0, "0"), ("max_file_bytes", -5, "-5"),
-     ("chunk_tokens", 8, "8"), ("chunk_tokens", 1000, "1000"),
-     ("precision", "fp16", "'fp16'")],
+    [
+        ("date_order", "ymd", "'ymd'"),
+        ("date_order", "", "''"),
+        ("max_file_bytes", 0, "0"),
+        ("max_file_bytes", -5, "-5"),
+        ("chunk_tokens", 8, "8"),
+        ("chunk_tokens", 1000, "1000"),
+        ("precision", "fp16", "'fp16'"),
+    ],
 )
 def test_invalid_values_are_named(tmp_path, field, value, named):
     with pytest.raises(SettingsError) as caught:
@@ -92,8 +103,9 @@ def test_from_env_home_default_is_user_data_dir(clean_env):
 def test_from_env_overrides_win_and_none_is_ignored(clean_env, tmp_path):
     clean_env.setenv("CITEQA_HOME", str(tmp_path / "env"))
     clean_env.setenv("CITEQA_DATE_ORDER", "mdy")
-    settings = Settings.from_env(home=str(tmp_path / "given"), date_order=None, model="m2",
-                                 chunk_tokens=64)
+    settings = Settings.from_env(
+        home=str(tmp_path / "given"), date_order=None, model="m2", chunk_tokens=64
+    )
     assert settings.home == tmp_path / "given"
     assert settings.date_order == "mdy"
     assert settings.model == "m2"
@@ -141,13 +153,15 @@ def test_from_env_zero_max_file_mb_rejected(clean_env, tmp_path):
 
 @pytest.mark.parametrize(
     ("value", "order", "expected"),
-    [("2023-01-10", "mdy", datetime(2023, 1, 10, tzinfo=UTC)),
-     ("2023-01-10T16:48:00Z", "dmy", datetime(2023, 1, 10, 16, 48, tzinfo=UTC)),
-     ("10/01/23", "dmy", datetime(2023, 1, 10, tzinfo=UTC)),
-     ("10/01/23", "mdy", datetime(2023, 10, 1, tzinfo=UTC)),
-     ("2 April 2025", "dmy", datetime(2025, 4, 2, tzinfo=UTC)),
-     ("Mon, 19 Feb 2024 07:45:00 GMT", "mdy", datetime(2024, 2, 19, 7, 45, tzinfo=UTC)),
-     (0, "dmy", datetime(1970, 1, 1, tzinfo=UTC))],
+    [
+        ("2023-01-10", "mdy", datetime(2023, 1, 10, tzinfo=UTC)),
+        ("2023-01-10T16:48:00Z", "dmy", datetime(2023, 1, 10, 16, 48, tzinfo=UTC)),
+        ("10/01/23", "dmy", datetime(2023, 1, 10, tzinfo=UTC)),
+        ("10/01/23", "mdy", datetime(2023, 10, 1, tzinfo=UTC)),
+        ("2 April 2025", "dmy", datetime(2025, 4, 2, tzinfo=UTC)),
+        ("Mon, 19 Feb 2024 07:45:00 GMT", "mdy", datetime(2024, 2, 19, 7, 45, tzinfo=UTC)),
+        (0, "dmy", datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
 )
 def test_parse_date(value, order, expected):
     assert parse_date(value, order) == expected

@@ -145,8 +145,11 @@ class StoreContract:
             assert chunk_vectors[a.id] == a.chunks, a.title
             assert a.chars == len(store.text(a.id))
         counts = store._manifest.counts()
-        assert counts[:3] == (SAMPLE_COUNT, sum(a.sentences for a in articles),
-                              sum(a.chunks for a in articles))
+        assert counts[:3] == (
+            SAMPLE_COUNT,
+            sum(a.sentences for a in articles),
+            sum(a.chunks for a in articles),
+        )
         stats = store.stats()
         assert stats.articles == SAMPLE_COUNT
         assert stats.vectors == counts[1] + counts[2]
@@ -211,8 +214,9 @@ class StoreContract:
 
         # editing one of the two files keeps the article the other file still holds
         original = folder / BRIDGE
-        original.write_text(original.read_text("utf-8").replace(
-            OLD_BRIDGE_SENTENCE, NEW_BRIDGE_SENTENCE), "utf-8")
+        original.write_text(
+            original.read_text("utf-8").replace(OLD_BRIDGE_SENTENCE, NEW_BRIDGE_SENTENCE), "utf-8"
+        )
         edited = ingest_paths(store, embedder, [original])
         assert len(edited.replaced) == 1
         assert store._manifest.has(bridge_id), "the copy still refers to the old text"
@@ -356,15 +360,17 @@ class StoreContract:
             print(json.dumps(store.article_ids()))
             store.close()
         """)
-        held = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              timeout=120)
+        held = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
         assert held.returncode != 0
         assert "in use" in held.stderr
         assert "StoreInUseError" in held.stderr
 
         store.close()
-        free = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                              timeout=120)
+        free = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
         assert free.returncode == 0, free.stderr
         assert json.loads(free.stdout) == []
 
@@ -412,4 +418,3 @@ class TestServerStore(StoreContract):
             other._vectors.client.delete_collection("citeqa-b_chunks")
         assert store._vectors.counts() == before
         self.assert_consistent(store)
-

@@ -57,7 +57,8 @@ STEPS = 15
 # distinct parts, so equal texts in two files and shared sentences across articles happen
 PART = st.tuples(st.integers(0, 29), st.integers(0, 2))
 TEXT = st.lists(PART, min_size=1, max_size=12).map(
-    lambda parts: " ".join(council(n, v).text for n, v in parts))
+    lambda parts: " ".join(council(n, v).text for n, v in parts)
+)
 
 
 class StoreMachine(RuleBasedStateMachine):
@@ -192,16 +193,38 @@ def test_store_invariants_hold_under_any_sequence(tmp_path, embedder, monkeypatc
     monkeypatch.setattr(StoreMachine, "steps", Counter())
     monkeypatch.setattr(StoreMachine, "examples", 0)
     started = time.monotonic()
-    run_state_machine_as_test(StoreMachine, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]))
+    run_state_machine_as_test(
+        StoreMachine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        ),
+    )
     steps = dict(StoreMachine.steps)
-    report("state_machine", {"examples": StoreMachine.examples, "steps": sum(steps.values()),
-                             "rules": steps, "seconds": round(time.monotonic() - started, 1)})
+    report(
+        "state_machine",
+        {
+            "examples": StoreMachine.examples,
+            "steps": sum(steps.values()),
+            "rules": steps,
+            "seconds": round(time.monotonic() - started, 1),
+        },
+    )
     assert StoreMachine.examples >= EXAMPLES
-    assert all(steps.get(name, 0) > 0 for name in (
-        "add_file", "add_files_at_once", "copy_file", "edit_file", "remove_article",
-        "reingest_folder", "ask")), steps
+    assert all(
+        steps.get(name, 0) > 0
+        for name in (
+            "add_file",
+            "add_files_at_once",
+            "copy_file",
+            "edit_file",
+            "remove_article",
+            "reingest_folder",
+            "ask",
+        )
+    ), steps
 
 
 # -- sequences the machine and tests/test_crash_safety.py found broken, pinned ---------------
@@ -223,12 +246,14 @@ def test_copies_ingested_together_are_all_recorded(store, embedder, tmp_path):
     _folder_of(tmp_path, {"a.json": other})
     ingest_paths(store, embedder, [folder / "a.json"])
     origins = {str(folder / "a.json"): article_id(other), str(folder / "b.json"): article_id(same)}
-    check_store(store, {article_id(same): same, article_id(other): other}, Reference(embedder),
-                origins)
+    check_store(
+        store, {article_id(same): same, article_id(other): other}, Reference(embedder), origins
+    )
 
 
-def test_replace_interrupted_before_removing_the_old_article(settings, embedder, tmp_path,
-                                                            monkeypatch):
+def test_replace_interrupted_before_removing_the_old_article(
+    settings, embedder, tmp_path, monkeypatch
+):
     """A crash between committing an edited file's new article and removing the old one: the
     next open finishes the replacement (the old article must not stay forever)."""
     old, new = council(3).text, council(3, 1).text
@@ -246,8 +271,12 @@ def test_replace_interrupted_before_removing_the_old_article(settings, embedder,
         monkeypatch.undo()
         assert set(store.article_ids()) == {article_id(old), article_id(new)}
     with open_store(settings, embedder) as store:
-        check_store(store, {article_id(new): new}, Reference(embedder),
-                    {str(folder / "a.json"): article_id(new)})
+        check_store(
+            store,
+            {article_id(new): new},
+            Reference(embedder),
+            {str(folder / "a.json"): article_id(new)},
+        )
 
 
 def test_reopening_after_another_process_wrote_sees_its_changes(settings, embedder, tmp_path):
@@ -265,8 +294,12 @@ def test_reopening_after_another_process_wrote_sees_its_changes(settings, embedd
         "s = ArticleStore(Settings(home=Path(sys.argv[1])), sys.argv[2], 384); "
         "print(s.remove([sys.argv[3]])); s.close()"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(settings.home), embedder.name,
-                           article_id(texts[0])], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(settings.home), embedder.name, article_id(texts[0])],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     with open_store(settings, embedder) as store:
         hits = store.dense_sentences(probe, 50, None)

@@ -101,8 +101,7 @@ def test_ask_unrelated_question_abstains_without_citations(client):
 
 @pytest.mark.parametrize(
     ("question", "problem"),
-    [("", "question is empty"), ("   ", "question is empty"),
-     ("x" * 3000, "the limit is 2000")],
+    [("", "question is empty"), ("   ", "question is empty"), ("x" * 3000, "the limit is 2000")],
     ids=["empty", "blank", "3000-chars"],
 )
 def test_ask_bad_question_is_a_clear_error(client, question, problem):
@@ -153,8 +152,11 @@ def test_chat_abstains_with_no_sources(client):
 
 @pytest.mark.parametrize(
     ("question", "since", "problem"),
-    [("", "", "question is empty"), ("x" * 3000, "", "the limit is 2000"),
-     (BRIDGE_QUESTION, "yesterday-ish", "is not a date")],
+    [
+        ("", "", "question is empty"),
+        ("x" * 3000, "", "the limit is 2000"),
+        (BRIDGE_QUESTION, "yesterday-ish", "is not a date"),
+    ],
     ids=["empty", "too-long", "bad-date"],
 )
 def test_chat_shows_problems_in_the_conversation(client, question, since, problem):
@@ -192,8 +194,9 @@ Judges praised the crisp texture of the fruit and the orchard's careful pruning.
 def test_upload_lists_and_removes_an_article(client, tmp_path):
     article = write(tmp_path / "zephyr_orchard.md", ORCHARD)
 
-    result, table, _choices, cleared = client.predict([handle_file(str(article))],
-                                                      api_name="/upload")
+    result, table, _choices, cleared = client.predict(
+        [handle_file(str(article))], api_name="/upload"
+    )
 
     lines = result.splitlines()
     assert lines[0] == "✓ zephyr_orchard.md"
@@ -214,12 +217,16 @@ def test_upload_lists_and_removes_an_article(client, tmp_path):
 
 
 def test_upload_empty_file_is_a_named_failure(client, tmp_path):
-    good = write(tmp_path / "ferry.txt", "Ombervale ferry returns\n\nThe Ombervale ferry "
-                 "resumed sailing on Monday after three weeks of engine repairs.\n")
+    good = write(
+        tmp_path / "ferry.txt",
+        "Ombervale ferry returns\n\nThe Ombervale ferry "
+        "resumed sailing on Monday after three weeks of engine repairs.\n",
+    )
     empty = write(tmp_path / "empty.txt", "")
 
-    result, *_ = client.predict([handle_file(str(good)), handle_file(str(empty))],
-                                api_name="/upload")
+    result, *_ = client.predict(
+        [handle_file(str(good)), handle_file(str(empty))], api_name="/upload"
+    )
 
     lines = result.splitlines()
     assert lines[0] == "✓ ferry.txt"
@@ -231,9 +238,11 @@ def test_upload_empty_file_is_a_named_failure(client, tmp_path):
 
 
 def test_upload_jsonl_failure_names_the_bad_line(client, tmp_path):
-    mixed = write(tmp_path / "mixed.jsonl",
-                  '{"title": "Harlow Fen bird count", "text": "Volunteers counted 412 '
-                  'avocets at Harlow Fen on Sunday."}\nthis line is not json\n')
+    mixed = write(
+        tmp_path / "mixed.jsonl",
+        '{"title": "Harlow Fen bird count", "text": "Volunteers counted 412 '
+        'avocets at Harlow Fen on Sunday."}\nthis line is not json\n',
+    )
 
     result, *_ = client.predict([handle_file(str(mixed))], api_name="/upload")
 
@@ -254,16 +263,22 @@ def test_upload_refuses_unsupported_type(client, tmp_path):
 
 def test_upload_size_limit_is_enforced_by_the_server(server):
     payload = b"A sentence about nothing in particular. " * 30_000  # ~1.2 MB > 1 MB limit
-    response = httpx.post(f"{server.url}/gradio_api/upload",
-                          files=[("files", ("big.txt", payload, "text/plain"))], timeout=30)
+    response = httpx.post(
+        f"{server.url}/gradio_api/upload",
+        files=[("files", ("big.txt", payload, "text/plain"))],
+        timeout=30,
+    )
 
     assert response.status_code == 413, response.text[:200]
 
 
 def test_sources_escape_titles_and_drop_non_http_links(client, tmp_path):
-    record = {"title": "<b>Bold</b> Yarrowmere council", "url": "javascript:alert(3)",
-              "text": "The Yarrowmere council approved a new skate park on Tuesday evening. "
-                      "The Yarrowmere skate park will open in August."}
+    record = {
+        "title": "<b>Bold</b> Yarrowmere council",
+        "url": "javascript:alert(3)",
+        "text": "The Yarrowmere council approved a new skate park on Tuesday evening. "
+        "The Yarrowmere skate park will open in August.",
+    }
     article = write(tmp_path / "yarrowmere.json", json.dumps(record))
     result, *_ = client.predict([handle_file(str(article))], api_name="/upload")
     assert result.startswith("✓ yarrowmere.json")
@@ -305,8 +320,11 @@ TRAVERSALS = [
 
 @pytest.mark.parametrize("prefix", ["/gradio_api/file=", "/file="])
 def test_file_route_refuses_traversal_and_the_store(server, prefix):
-    targets = [*TRAVERSALS, str(server.home / "manifest.sqlite3"),
-               str(server.base / "quillmoor_lighthouse.txt")]
+    targets = [
+        *TRAVERSALS,
+        str(server.home / "manifest.sqlite3"),
+        str(server.base / "quillmoor_lighthouse.txt"),
+    ]
     for target in targets:
         status, body = raw_get(server.port, prefix + target)
         assert status in (403, 404), (prefix + target, status, body[:200])

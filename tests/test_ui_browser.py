@@ -61,7 +61,6 @@ def page(browser, server):
     context.close()
 
 
-
 def last_answer(page) -> str:
     return page.locator("#citeqa-chat [data-testid='bot']").last.inner_text()
 
@@ -133,8 +132,11 @@ def test_question_payload_is_shown_as_text(page):
 
 def assert_only_local_requests(urls: list[str]) -> None:
     assert urls, "no requests were recorded at all"
-    foreign = [u for u in urls if urlparse(u).scheme not in ("data", "blob")
-               and urlparse(u).hostname not in LOCAL_HOSTS]
+    foreign = [
+        u
+        for u in urls
+        if urlparse(u).scheme not in ("data", "blob") and urlparse(u).hostname not in LOCAL_HOSTS
+    ]
     assert foreign == []
 
 
@@ -148,8 +150,10 @@ def test_articles_tab_lists_the_articles(page):
     expect(table).to_contain_text(BRIDGE_TITLE)
     expect(table).to_contain_text(XSS_TITLE)
     text = table.inner_text()
-    for title in ("Kestrel Vale Rovers win Northfold Cup on penalties",
-                  "Storm Corvin brings record rainfall and flooding to Westmarch"):
+    for title in (
+        "Kestrel Vale Rovers win Northfold Cup on penalties",
+        "Storm Corvin brings record rainfall and flooding to Westmarch",
+    ):
         assert title in text
     expect(page.locator("#citeqa-upload")).to_be_visible()
     expect(page.locator("#citeqa-add")).to_be_visible()

@@ -21,22 +21,39 @@ from tests.ui_server import BRIDGE_QUESTION, Server, running_app
 
 RLO, LRI, PDI = "\u202e", "\u2066", "\u2069"
 ZWSP, ZWNJ, WJ, BOM = "\u200b", "\u200c", "\u2060", "\ufeff"
-INVISIBLES = ("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-              "\u200b\u200c\u200d\u2060\ufeff")
-ADDRESSES = ["https://evil.example/x", "http://evil.example", "www.evil.example/login",
-             "http://2130706433/p", "ftp://evil.example/f", "bob@evil.example",
-             "<http://evil.example>", "http://127.0.0.1:8/x"]
+INVISIBLES = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    "\u200b\u200c\u200d\u2060\ufeff"
+)
+ADDRESSES = [
+    "https://evil.example/x",
+    "http://evil.example",
+    "www.evil.example/login",
+    "http://2130706433/p",
+    "ftp://evil.example/f",
+    "bob@evil.example",
+    "<http://evil.example>",
+    "http://127.0.0.1:8/x",
+]
 
 
-def citation(title: str, sentence: str = "The harbour water was clean.", url: str = "",
-             n: int = 1):
+def citation(title: str, sentence: str = "The harbour water was clean.", url: str = "", n: int = 1):
     from datetime import datetime
 
     from qa.types import Citation
 
-    return Citation(n=n, article_id="a" * 16, title=title, published=datetime(2024, 3, 5),
-                    url=url, sentence_index=0, sentence=sentence, start=0, end=len(sentence),
-                    score=1.0)
+    return Citation(
+        n=n,
+        article_id="a" * 16,
+        title=title,
+        published=datetime(2024, 3, 5),
+        url=url,
+        sentence_index=0,
+        sentence=sentence,
+        start=0,
+        end=len(sentence),
+        score=1.0,
+    )
 
 
 def answer_of(*citations):
@@ -47,8 +64,9 @@ def answer_of(*citations):
 
 
 def row(title: str, source: str = "Gazette", id_: str = "0123456789abcdef"):
-    return SimpleNamespace(id=id_, title=title, published=None, source=source, sentences=2,
-                           chunks=1)
+    return SimpleNamespace(
+        id=id_, title=title, published=None, source=source, sentences=2, chunks=1
+    )
 
 
 # -- 1, 4: nothing becomes a link, math or markup -------------------------------------------
@@ -59,8 +77,10 @@ def row(title: str, source: str = "Gazette", id_: str = "0123456789abcdef"):
 def test_chat_text_leaves_no_autolink_trigger(address):
     from ui.render import chat_text, question_text, unescape_markdown
 
-    for shown in (chat_text(f"Read it at {address} now [1]."),
-                  question_text(f"Is {address} the page?")):
+    for shown in (
+        chat_text(f"Read it at {address} now [1]."),
+        question_text(f"Is {address} the page?"),
+    ):
         # GFM autolinks need these unescaped; escaped, a renderer shows them as characters
         assert not re.search(r"(?<!\\)(://|www\.|@|<|\.)", shown), shown
         assert address in unescape_markdown(shown)
@@ -83,8 +103,10 @@ def test_chat_text_leaves_no_math_and_keeps_citation_marks():
 def test_sources_panel_isolates_title_and_date_without_controls():
     from ui.render import sources_html
 
-    panel = sources_html(answer_of(citation(f"Harbour water exe{ZWSP}.png {RLO}",
-                                            f"The water{RLO} was clean.")), None)
+    panel = sources_html(
+        answer_of(citation(f"Harbour water exe{ZWSP}.png {RLO}", f"The water{RLO} was clean.")),
+        None,
+    )
     assert not any(c in panel for c in (RLO, ZWSP)), panel
     root = lxml.html.fragment_fromstring(panel, create_parent="div")
     title = root.find_class("citeqa-title")[0]
@@ -99,8 +121,12 @@ def test_sources_panel_links_only_the_articles_own_http_url():
     from ui.render import sources_html
 
     sentence = f"Read the notice at https://evil.example/x or www.evil.example{RLO} today."
-    panel = sources_html(answer_of(citation("Notice https://evil.example/t", sentence,
-                                            url="https://news.example/ok")), None)
+    panel = sources_html(
+        answer_of(
+            citation("Notice https://evil.example/t", sentence, url="https://news.example/ok")
+        ),
+        None,
+    )
     root = lxml.html.fragment_fromstring(panel, create_parent="div")
     assert [a.get("href") for a in root.iter("a")] == ["https://news.example/ok"]
     assert sentence.replace(RLO, "") in root.text_content()  # no override, even if stored
@@ -126,9 +152,12 @@ def test_pickers_show_the_id_first_and_the_title_isolated():
 def test_loader_removes_invisible_controls_from_titles_sources_authors():
     from vectorstore.loaders import parse_text
 
-    record = {"title": f"Kelvy water exe{ZWSP}.png{RLO} {LRI}x{PDI}{BOM}",
-              "source": f"{RLO}Kelvy{ZWNJ} Post\u200e", "author": ["Ann\u200d Lee\u061c", WJ],
-              "text": "The Kelvy water report found clean water. It was published in March."}
+    record = {
+        "title": f"Kelvy water exe{ZWSP}.png{RLO} {LRI}x{PDI}{BOM}",
+        "source": f"{RLO}Kelvy{ZWNJ} Post\u200e",
+        "author": ["Ann\u200d Lee\u061c", WJ],
+        "text": "The Kelvy water report found clean water. It was published in March.",
+    }
     [article] = parse_text(json.dumps(record), ".json", "kelvy.json")
     for value in (article.title, article.source, article.author):
         assert not set(value) & set(INVISIBLES), repr(value)
@@ -143,19 +172,25 @@ def test_loader_text_loses_bidi_formatting_and_citations_stay_verbatim(suffix):
     from vectorstore.sentences import split_sentences
 
     persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # joiner is spelling
-    body = (f"The Kelvy report{RLO} found clean water{ZWSP} at nine beaches. Officials said "
-            f"{LRI}\u05e9\u05dc\u05d5\u05dd{PDI} and {persian} to the crowd.{WJ} The end.")
-    raw = (f"Kelvy report\n\n{body}\n" if suffix == ".txt"
-           else json.dumps({"title": "Kelvy report", "text": body}))
+    body = (
+        f"The Kelvy report{RLO} found clean water{ZWSP} at nine beaches. Officials said "
+        f"{LRI}\u05e9\u05dc\u05d5\u05dd{PDI} and {persian} to the crowd.{WJ} The end."
+    )
+    raw = (
+        f"Kelvy report\n\n{body}\n"
+        if suffix == ".txt"
+        else json.dumps({"title": "Kelvy report", "text": body})
+    )
     [article] = parse_text(raw, suffix, f"kelvy{suffix}")
-    assert not set(article.text) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-                                       "\u200b\u2060\ufeff")
+    assert not set(article.text) & set(
+        "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff"
+    )
     assert persian in article.text  # ZWNJ kept: removing it misspells Persian
     assert "found clean water at nine beaches" in article.text
     sentences = split_sentences(article.text, article.id)
     assert sentences
     for s in sentences:
-        assert article.text[s.start:s.end] == s.text
+        assert article.text[s.start : s.end] == s.text
 
 
 # -- 3: long fields are cut for display, whole in a tooltip -----------------------------------
@@ -186,8 +221,9 @@ def test_long_paragraph_around_a_cited_sentence_is_cut_not_the_sentence():
     sentence = "The Brindle ferry sails at nine."
     paragraph = "Before. " * 2_000 + sentence + " After." * 2_000
     start = paragraph.index(sentence)
-    panel = sources_html(answer_of(citation("T", sentence)),
-                         lambda c: (paragraph, start, start + len(sentence)))
+    panel = sources_html(
+        answer_of(citation("T", sentence)), lambda c: (paragraph, start, start + len(sentence))
+    )
     root = lxml.html.fragment_fromstring(panel, create_parent="div")
     assert root.find(".//mark").text_content() == sentence
     assert len(root.find_class("citeqa-paragraph")[0].text_content()) < 2 * CONTEXT_CHARS + 100
@@ -201,8 +237,10 @@ def test_upload_result_counts_first_then_a_few_dozen_failures():
     from ui.uploads import MAX_FAILURES_SHOWN, upload_result
     from vectorstore.types import IngestReport, LoadError
 
-    failed = tuple(LoadError(f"/tmp/gradio/h/bad.jsonl:{n}", "invalid JSON at column 1")
-                   for n in range(1, 200_001))
+    failed = tuple(
+        LoadError(f"/tmp/gradio/h/bad.jsonl:{n}", "invalid JSON at column 1")
+        for n in range(1, 200_001)
+    )
     report = IngestReport(added=("a",), failed=failed, sentences=3, seconds=1.0)
     result = upload_result(["/tmp/gradio/h/bad.jsonl", "/tmp/gradio/g/good.txt"], report)
     lines = result.splitlines()
@@ -229,15 +267,18 @@ def test_upload_result_cuts_long_reasons_and_names():
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("args", "message"), [
-    (("abc",), "k must be a whole number, not 'abc'"),
-    ((None,), "k must be a whole number, not null"),
-    ((60,), "k must be within 1..50"),
-    ((5, "poetry"), "mode must be one of extractive, llm"),
-    ((5, None, 20240101), "since must be text"),
-    ((5, None, "", ["x"]), "until must be text"),
-    ((5, None, "", "", {"a": 1}), "source must be text"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("abc",), "k must be a whole number, not 'abc'"),
+        ((None,), "k must be a whole number, not null"),
+        ((60,), "k must be within 1..50"),
+        ((5, "poetry"), "mode must be one of extractive, llm"),
+        ((5, None, 20240101), "since must be text"),
+        ((5, None, "", ["x"]), "until must be text"),
+        ((5, None, "", "", {"a": 1}), "source must be text"),
+    ],
+)
 def test_ask_options_name_the_bad_value(args, message):
     from ui.api import ask_options
 
@@ -248,13 +289,16 @@ def test_ask_options_name_the_bad_value(args, message):
 
 
 @pytest.mark.unit
-@pytest.mark.parametrize(("value", "message"), [
-    (None, "ids must be a list of article ids (text), not null"),
-    (5, "ids must be a list of article ids (text), not int"),
-    ([1], "ids[0] must be an article id (text), not int"),
-    (["ok", None], "ids[1] must be an article id (text), not null"),
-    (["a b\n"], "ids[0] is not an article id"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "ids must be a list of article ids (text), not null"),
+        (5, "ids must be a list of article ids (text), not int"),
+        ([1], "ids[0] must be an article id (text), not int"),
+        (["ok", None], "ids[1] must be an article id (text), not null"),
+        (["a b\n"], "ids[0] is not an article id"),
+    ],
+)
 def test_article_ids_name_the_bad_value(value, message):
     from ui.api import article_ids
 
@@ -300,20 +344,32 @@ def client(server):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("args", "api", "message"), [
-    ((BRIDGE_QUESTION, "abc"), "/ask", "k must be a whole number, not 'abc'"),
-    ((BRIDGE_QUESTION, None), "/ask", "k must be a whole number, not null"),
-    ((None,), "/ask", "question must be text"),
-    ((BRIDGE_QUESTION, 5, 20240101), "/ask", "since must be text"),
-    ((BRIDGE_QUESTION, 5, "", "", ["Gazette"]), "/ask", "source must be text"),
-    ((None,), "/remove_ids", "ids must be a list of article ids"),
-    (({"id": "x"},), "/remove_ids", "ids must be a list of article ids"),
-    (([1, 2],), "/remove_ids", "ids[0] must be an article id"),
-    ((["x", 3],), "/remove", "ids[1] must be an article id"),
-], ids=["ask-k-abc", "ask-k-null", "ask-null", "ask-since-int", "ask-source-list",
-        "remove-null", "remove-dict", "remove-ints", "remove-ui-int"])
-def test_bad_api_input_is_a_clear_message_without_traceback(client, capfd, args, api,
-                                                            message):
+@pytest.mark.parametrize(
+    ("args", "api", "message"),
+    [
+        ((BRIDGE_QUESTION, "abc"), "/ask", "k must be a whole number, not 'abc'"),
+        ((BRIDGE_QUESTION, None), "/ask", "k must be a whole number, not null"),
+        ((None,), "/ask", "question must be text"),
+        ((BRIDGE_QUESTION, 5, 20240101), "/ask", "since must be text"),
+        ((BRIDGE_QUESTION, 5, "", "", ["Gazette"]), "/ask", "source must be text"),
+        ((None,), "/remove_ids", "ids must be a list of article ids"),
+        (({"id": "x"},), "/remove_ids", "ids must be a list of article ids"),
+        (([1, 2],), "/remove_ids", "ids[0] must be an article id"),
+        ((["x", 3],), "/remove", "ids[1] must be an article id"),
+    ],
+    ids=[
+        "ask-k-abc",
+        "ask-k-null",
+        "ask-null",
+        "ask-since-int",
+        "ask-source-list",
+        "remove-null",
+        "remove-dict",
+        "remove-ints",
+        "remove-ui-int",
+    ],
+)
+def test_bad_api_input_is_a_clear_message_without_traceback(client, capfd, args, api, message):
     capfd.readouterr()
     with pytest.raises(Exception) as caught:
         client.predict(*args, api_name=api)
@@ -324,14 +380,19 @@ def test_bad_api_input_is_a_clear_message_without_traceback(client, capfd, args,
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("history", "k", "mode", "message"), [
-    ([], "abc", "extractive", "k must be a whole number, not 'abc'"),
-    ([], 5, "poetry", "mode must be one of extractive, llm"),
-    ("abc", 5, "extractive", "history must be a list of messages"),
-    ([{"x": 1}], 5, "extractive", "history[0] must be a message"),
-], ids=["k", "mode", "history-text", "history-shape"])
-def test_bad_chat_input_is_a_clear_message_without_traceback(client, capfd, history, k,
-                                                             mode, message):
+@pytest.mark.parametrize(
+    ("history", "k", "mode", "message"),
+    [
+        ([], "abc", "extractive", "k must be a whole number, not 'abc'"),
+        ([], 5, "poetry", "mode must be one of extractive, llm"),
+        ("abc", 5, "extractive", "history must be a list of messages"),
+        ([{"x": 1}], 5, "extractive", "history[0] must be a message"),
+    ],
+    ids=["k", "mode", "history-text", "history-shape"],
+)
+def test_bad_chat_input_is_a_clear_message_without_traceback(
+    client, capfd, history, k, mode, message
+):
     capfd.readouterr()
     job = client.submit(BRIDGE_QUESTION, history, k, mode, "", "", "", api_name="/chat")
     *_, (messages, textbox, _panel, data) = list(job)
@@ -371,8 +432,11 @@ def test_ingested_upload_leaves_no_copy_in_gradios_folder(client, server, tmp_pa
     from gradio_client import handle_file
 
     article = tmp_path / "hardening_orchard.txt"
-    article.write_text("Quenby orchard opens\n\nThe Quenby orchard opened its gates to "
-                       "visitors on Sunday for the first apple harvest.\n", encoding="utf-8")
+    article.write_text(
+        "Quenby orchard opens\n\nThe Quenby orchard opened its gates to "
+        "visitors on Sunday for the first apple harvest.\n",
+        encoding="utf-8",
+    )
     result, *_ = client.predict([handle_file(str(article))], api_name="/upload")
     assert result.startswith("✓ hardening_orchard.txt")
     assert uploads_named("hardening_orchard.txt") == []
@@ -382,8 +446,11 @@ def test_ingested_upload_leaves_no_copy_in_gradios_folder(client, server, tmp_pa
 @pytest.mark.integration
 def test_uploads_not_added_are_removed_when_the_server_stops(tmp_path):
     with running_app(tmp_path) as running:
-        response = httpx.post(f"{running.url}/gradio_api/upload", timeout=30, files=[
-            ("files", ("hardening_left_over.txt", b"Left over text.", "text/plain"))])
+        response = httpx.post(
+            f"{running.url}/gradio_api/upload",
+            timeout=30,
+            files=[("files", ("hardening_left_over.txt", b"Left over text.", "text/plain"))],
+        )
         assert response.status_code == 200
         [path] = response.json()
         assert Path(path).exists()

@@ -22,30 +22,41 @@ TIMEOUT_MS = 30_000
 LINKS_URL = "https://news.example/fenwick"
 LINKS = {
     "title": "Fenwick harbour notice https://evil.example/t www.evil.example $$y$$",
-    "url": LINKS_URL, "published": "2025-04-02", "source": "Fenwick www.evil.example",
+    "url": LINKS_URL,
+    "published": "2025-04-02",
+    "source": "Fenwick www.evil.example",
     "text": "The Fenwick harbour office posted its new tide table at "
-            "https://evil.example/tides on Monday. Fenwick harbour fishermen can also read the "
-            "tide table at www.evil.example/tides or at http://2130706433/tides. Questions "
-            "about the Fenwick harbour tide table go to harbour@evil.example by email. The "
-            "Fenwick harbour tide table ends with the fee formula $$x^2+1$$ and ${7*7}.",
+    "https://evil.example/tides on Monday. Fenwick harbour fishermen can also read the "
+    "tide table at www.evil.example/tides or at http://2130706433/tides. Questions "
+    "about the Fenwick harbour tide table go to harbour@evil.example by email. The "
+    "Fenwick harbour tide table ends with the fee formula $$x^2+1$$ and ${7*7}.",
 }
 FOREIGN_LINKS = "a[href*='evil'], a[href*='2130706433'], a[href^='mailto']"
 LINKS_QUESTION = "Where can Fenwick harbour fishermen read the tide table and its fee formula?"
-ADDRESS_TEXTS = ["https://evil.example/tides", "www.evil.example/tides",
-                 "http://2130706433/tides", "harbour@evil.example", "$$x^2+1$$", "${7*7}"]
+ADDRESS_TEXTS = [
+    "https://evil.example/tides",
+    "www.evil.example/tides",
+    "http://2130706433/tides",
+    "harbour@evil.example",
+    "$$x^2+1$$",
+    "${7*7}",
+]
 KELVY = {
     "title": "Kelvy harbour water exe\u200b.png report \u202e",
-    "published": "2024-03-05", "source": "Kelvy\u200c Post",
+    "published": "2024-03-05",
+    "source": "Kelvy\u200c Post",
     "text": "The Kelvy harbour water report found clean water at all nine Kelvy beaches. "
-            "Kelvy harbour samples were taken every week from May to September.",
+    "Kelvy harbour samples were taken every week from May to September.",
 }
 KELVY_QUESTION = "What did the Kelvy harbour water report find at the beaches?"
 LONG_TITLE = "Brindle ferry timetable " + "Z" * 10_000
 LONG = {
-    "title": LONG_TITLE, "source": "S" * 10_000, "url": "https://news.example/" + "a" * 10_000,
+    "title": LONG_TITLE,
+    "source": "S" * 10_000,
+    "url": "https://news.example/" + "a" * 10_000,
     "published": "2025-06-01",
     "text": "The Brindle ferry timetable adds a late sailing at eleven on Fridays. "
-            "The Brindle ferry company said the late sailing starts in July.",
+    "The Brindle ferry company said the late sailing starts in July.",
 }
 LONG_QUESTION = "When does the Brindle ferry late sailing start?"
 
@@ -172,8 +183,9 @@ def test_the_id_picked_in_the_remove_list_is_the_id_removed(page, server):
     option.click()
     page.keyboard.press("Escape")
     page.locator("#citeqa-drop").click()
-    page.wait_for_function("() => document.querySelector('#citeqa-result textarea')"
-                           ".value.startsWith('Removed 1')")
+    page.wait_for_function(
+        "() => document.querySelector('#citeqa-result textarea').value.startsWith('Removed 1')"
+    )
     ids = {a.id for a in server.assistant.articles()}
     assert kelvy not in ids and bridge in ids
 
@@ -260,10 +272,12 @@ def test_question_typed_while_answering_is_sent_after(page, slow_answers):
 
     page.wait_for_function(
         "() => document.querySelectorAll('#citeqa-chat [data-testid=\"user\"]').length === 2",
-        timeout=60_000)
+        timeout=60_000,
+    )
     page.wait_for_function(
         "() => document.querySelector('#citeqa-sources').innerText.includes('Brindle ferry')",
-        timeout=60_000)
+        timeout=60_000,
+    )
     assert [t.strip() for t in user_turns(page)] == [BRIDGE_QUESTION, LONG_QUESTION]
     bots = page.locator("#citeqa-chat [data-testid='bot']").all_inner_texts()
     assert "9,600" in bots[0] and "late sailing" in bots[-1]

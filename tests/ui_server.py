@@ -89,9 +89,16 @@ def running_app(base: Path, extra: Sequence[Path] = ()) -> Iterator[Server]:
         app = build_app(assistant)
         app.queue()
         port = free_port()
-        app.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
-                   ssr_mode=False, share=False, blocked_paths=[str(home)],
-                   max_file_size="1mb", quiet=True)
+        app.launch(
+            server_name="127.0.0.1",
+            server_port=port,
+            prevent_thread_lock=True,
+            ssr_mode=False,
+            share=False,
+            blocked_paths=[str(home)],
+            max_file_size="1mb",
+            quiet=True,
+        )
         try:
             yield Server(f"http://127.0.0.1:{port}", port, home, base, assistant, app)
         finally:
@@ -107,9 +114,9 @@ def ask_in_browser(page, question: str) -> None:
     box = page.locator("#citeqa-q textarea")
     box.fill(question)
     box.press("Enter")
-    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(
-        question[:12])
+    expect(page.locator("#citeqa-chat [data-testid='user']").last).to_contain_text(question[:12])
     page.wait_for_function(
         "() => { const s = document.querySelector('#citeqa-sources');"
-        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }")
+        " return s && (s.querySelector('mark') || s.innerText.includes('No sources')); }"
+    )
     expect(box).to_have_value("")

@@ -67,8 +67,9 @@ def text_arg(name: str, value: Any, limit: int = MAX_FILTER_CHARS) -> str:
     return value
 
 
-def ask_options(k: Any, mode: Any = None, since: Any = "", until: Any = "",
-                source: Any = "") -> dict[str, Any]:
+def ask_options(
+    k: Any, mode: Any = None, since: Any = "", until: Any = "", source: Any = ""
+) -> dict[str, Any]:
     """Keyword options for `Assistant.ask`/`stream`, validated by AskOptions."""
     if isinstance(k, float) and k.is_integer():
         k = int(k)  # a slider sends 5.0
@@ -76,14 +77,23 @@ def ask_options(k: Any, mode: Any = None, since: Any = "", until: Any = "",
         mode = None
     elif not isinstance(mode, str):
         raise InputError(f"mode must be text, not {_kind(mode)}")
-    values = {"k": k, "mode": mode, "since": text_arg("since", since) or None,
-              "until": text_arg("until", until) or None,
-              "source": text_arg("source", source) or None}
+    values = {
+        "k": k,
+        "mode": mode,
+        "since": text_arg("since", since) or None,
+        "until": text_arg("until", until) or None,
+        "source": text_arg("source", source) or None,
+    }
     if k is None:
         raise InputError("k must be a whole number, not null")
     options = AskOptions.build(values)  # OptionError (a QuestionError) names a bad value
-    return {"k": options.k, "mode": options.mode, "since": options.since,
-            "until": options.until, "source": options.source}
+    return {
+        "k": options.k,
+        "mode": options.mode,
+        "since": options.since,
+        "until": options.until,
+        "source": options.source,
+    }
 
 
 def article_ids(value: Any) -> list[str]:

@@ -31,8 +31,10 @@ def upload_result(paths: Sequence[str], report: IngestReport) -> str:
     lines = [f"✓ {_shown(name)}" for name in good[:MAX_FILES_SHOWN]]
     if len(good) > MAX_FILES_SHOWN:
         lines.append(f"… and {len(good) - MAX_FILES_SHOWN} more files added or unchanged")
-    lines += [f"✗ {_shown(Path(f.origin).name)}: {cut(plain(f.reason), REASON_CHARS)}"
-              for f in failures[:MAX_FAILURES_SHOWN]]
+    lines += [
+        f"✗ {_shown(Path(f.origin).name)}: {cut(plain(f.reason), REASON_CHARS)}"
+        for f in failures[:MAX_FAILURES_SHOWN]
+    ]
     if len(failures) > MAX_FAILURES_SHOWN:
         rest = len(failures) - MAX_FAILURES_SHOWN
         lines.append(f"… and {rest:,} more like these")

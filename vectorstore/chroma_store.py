@@ -45,8 +45,13 @@ class VectorHit:
 class ChromaVectors:
     """The two collections citeqa keeps in Chroma: sentence vectors and chunk vectors."""
 
-    def __init__(self, path: Path | None = None, url: str | None = None,
-                 collection: str = DEFAULT_COLLECTION, owner: str = ""):
+    def __init__(
+        self,
+        path: Path | None = None,
+        url: str | None = None,
+        collection: str = DEFAULT_COLLECTION,
+        owner: str = "",
+    ):
         settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self.embedded = not url
         try:

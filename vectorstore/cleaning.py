@@ -45,8 +45,7 @@ _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH_FUNCTION_WORDS = frozenset(
     "a an the of to in on at for from by with and or but is are was were be been has have had "
     "it its this that these those as not no will would can could should may might than then "
-    "there their they he she we you i his her our who which what when where why how"
-    .split()
+    "there their they he she we you i his her our who which what when where why how".split()
 )
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")

@@ -56,8 +56,11 @@ class _Segment:
         if start is None:
             return None
         row = start + number - int(self.numbers[start])
-        if 0 <= row < len(self.numbers) and self.numbers[row] == number \
-                and self.articles[row] == article_id:
+        if (
+            0 <= row < len(self.numbers)
+            and self.numbers[row] == number
+            and self.articles[row] == article_id
+        ):
             return row
         return None
 

@@ -239,8 +239,13 @@ def _article(
         body = body_value.strip()
     if not body.strip():
         raise ValueError("no article text left after removing page boilerplate")
-    _check_unicode(text=body, title=title, source=str(fields["source"] or ""),
-                   url=str(fields["url"] or ""), author=str(fields["author"] or ""))
+    _check_unicode(
+        text=body,
+        title=title,
+        source=str(fields["source"] or ""),
+        url=str(fields["url"] or ""),
+        author=str(fields["author"] or ""),
+    )
     published = parse_date(fields["published"], date_order)
     return Article(
         id=article_id(body),

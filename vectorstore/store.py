@@ -205,9 +205,7 @@ class ArticleStore:
             np.vstack(sentence_vectors),
             sentence_meta,
         )
-        self._vectors.add(
-            self._vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta
-        )
+        self._vectors.add(self._vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta)
         self._bm25_sentences.add(sentence_rows)
         self._bm25_chunks.add(chunk_rows)
         self._manifest.commit_articles(commits)

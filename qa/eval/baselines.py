@@ -46,18 +46,25 @@ class BaselineRun:
 
 
 def parse_names(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """"naive,bm25" or ["naive", "bm25"] → validated names, in the order given."""
+    """ "naive,bm25" or ["naive", "bm25"] → validated names, in the order given."""
     parts = spec.split(",") if isinstance(spec, str) else list(spec)
     names = tuple(dict.fromkeys(p.strip().lower() for p in parts if p.strip()))
     unknown = [n for n in names if n not in BASELINES]
     if unknown:
-        raise BaselineError(f"unknown baseline {', '.join(map(repr, unknown))}; "
-                            f"choose from {','.join(BASELINES)}")
+        raise BaselineError(
+            f"unknown baseline {', '.join(map(repr, unknown))}; choose from {','.join(BASELINES)}"
+        )
     return names
 
 
-def run_baselines(names: Sequence[str], questions: Sequence[Question], texts: Mapping[str, str],
-                  embedder: Embedder, progress: Progress, workdir: Path) -> list[BaselineRun]:
+def run_baselines(
+    names: Sequence[str],
+    questions: Sequence[Question],
+    texts: Mapping[str, str],
+    embedder: Embedder,
+    progress: Progress,
+    workdir: Path,
+) -> list[BaselineRun]:
     """Build each baseline's index over `texts` (article id → stored text), then ask."""
     if not names:
         return []
@@ -91,8 +98,13 @@ def summarise_baseline(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _ask_all(name: str, search: Search, shown: int, questions: Sequence[Question],
-             advance: Callable[[int], None]) -> BaselineRun:
+def _ask_all(
+    name: str,
+    search: Search,
+    shown: int,
+    questions: Sequence[Question],
+    advance: Callable[[int], None],
+) -> BaselineRun:
     """Rank of the first unit that is a hit (the question's own rule); `shown` units are what
     a reader reads."""
     for q in questions[:WARMUP]:
@@ -104,12 +116,20 @@ def _ask_all(name: str, search: Search, shown: int, questions: Sequence[Question
         seconds = time.perf_counter() - started
         hit = q.matcher()
         rank = next((i for i, u in enumerate(units, 1) if hit(u)), None) if q.answerable else None
-        rows.append({
-            "id": q.id, "type": q.type, "answerable": q.answerable, "rank": rank,
-            "hit1": rank == 1, "hit5": rank is not None and rank <= 5,
-            "hit10": rank is not None, "latency_ms": round(seconds * 1000, 2),
-            "cited_chars": sum(len(u) for u in units[:shown]), "top": units[0] if units else "",
-        })
+        rows.append(
+            {
+                "id": q.id,
+                "type": q.type,
+                "answerable": q.answerable,
+                "rank": rank,
+                "hit1": rank == 1,
+                "hit5": rank is not None and rank <= 5,
+                "hit10": rank is not None,
+                "latency_ms": round(seconds * 1000, 2),
+                "cited_chars": sum(len(u) for u in units[:shown]),
+                "top": units[0] if units else "",
+            }
+        )
         advance(1)
     summary = summarise_baseline(rows)
     split_by_type(summary, rows, summarise_baseline)
@@ -123,13 +143,16 @@ def _bm25(sentences: list[str]) -> Search:
 
     stemmer = Stemmer.Stemmer("english")
     retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(sentences, stopwords="en", stemmer=stemmer,
-                                   show_progress=False), show_progress=False)
+    retriever.index(
+        bm25s.tokenize(sentences, stopwords="en", stemmer=stemmer, show_progress=False),
+        show_progress=False,
+    )
     k = min(TOP, len(sentences))
 
     def search(question: str) -> list[str]:
-        tokens = bm25s.tokenize([question], stopwords="en", stemmer=stemmer, return_ids=False,
-                                show_progress=False)
+        tokens = bm25s.tokenize(
+            [question], stopwords="en", stemmer=stemmer, return_ids=False, show_progress=False
+        )
         found, _ = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
         return [sentences[int(i)] for i in found[0]]
 
@@ -161,8 +184,12 @@ def _naive(texts: Mapping[str, str], folder: Path, progress: Progress) -> Search
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     chunks = [c for text in texts.values() for c in splitter.split_text(text)]
     embeddings = HuggingFaceEmbeddings(model_name=str(packaged_model_dir()))
-    store = Chroma(collection_name="naive", embedding_function=embeddings,
-                   persist_directory=str(folder), collection_metadata={"hnsw:space": "cosine"})
+    store = Chroma(
+        collection_name="naive",
+        embedding_function=embeddings,
+        persist_directory=str(folder),
+        collection_metadata={"hnsw:space": "cosine"},
+    )
     advance = progress.task("naive index", len(chunks))
     for begin in range(0, len(chunks), 256):
         store.add_texts(chunks[begin : begin + 256])

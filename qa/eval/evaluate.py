@@ -74,10 +74,16 @@ def read_questions(path: str | Path, warn: Callable[[str], None] = print) -> lis
             answers = tuple(str(a) for a in record.get("answers") or [])
             # without the field, gold evidence or a non-empty answer makes it answerable
             known = any(e.strip() for e in evidence) or any(a.strip() for a in answers)
-            out.append(Question(
-                id=str(record.get("id", number)), question=text, answers=answers,
-                evidence=evidence, answerable=bool(record.get("answerable", known)),
-                type=record.get("type")))
+            out.append(
+                Question(
+                    id=str(record.get("id", number)),
+                    question=text,
+                    answers=answers,
+                    evidence=evidence,
+                    answerable=bool(record.get("answerable", known)),
+                    type=record.get("type"),
+                )
+            )
     if not out:
         raise QuestionSetError(f"{path}: no questions")
     return out
@@ -98,19 +104,30 @@ def score_answer(q: Question, answer: Answer, seconds: float) -> dict[str, Any]:
     first_hit = q.answerable and not answer.abstained and first
     answers = [a.casefold() for a in q.answers if a.strip()]
     return {
-        "id": q.id, "question": q.question, "type": q.type, "answerable": q.answerable,
-        "abstained": answer.abstained, "answer": answer.text,
-        "citations": [{"n": c.n, "article_id": c.article_id, "sentence": c.sentence,
-                       "gold": g} for c, g in zip(answer.citations, cited_gold, strict=True)],
+        "id": q.id,
+        "question": q.question,
+        "type": q.type,
+        "answerable": q.answerable,
+        "abstained": answer.abstained,
+        "answer": answer.text,
+        "citations": [
+            {"n": c.n, "article_id": c.article_id, "sentence": c.sentence, "gold": g}
+            for c, g in zip(answer.citations, cited_gold, strict=True)
+        ],
         "rank": rank,
-        "hit1": rank == 1, "hit5": rank is not None and rank <= 5,
+        "hit1": rank == 1,
+        "hit5": rank is not None and rank <= 5,
         "hit10": rank is not None and rank <= 10,
-        "first_citation_hit": first_hit, "cited_first_gold": first_hit,  # the old name
-        "cited": len(cited_gold), "cited_gold": sum(cited_gold),
+        "first_citation_hit": first_hit,
+        "cited_first_gold": first_hit,  # the old name
+        "cited": len(cited_gold),
+        "cited_gold": sum(cited_gold),
         "answer_recall": any(a in answer.text.casefold() for a in answers)
-        if answers and not answer.abstained else False,
+        if answers and not answer.abstained
+        else False,
         "match": "answers" if q.by_answers else "evidence",
-        "gold": list(q.evidence), "answers": list(q.answers),
+        "gold": list(q.evidence),
+        "answers": list(q.answers),
         "latency_ms": round(seconds * 1000, 2),
         "top_evidence": answer.evidence[0].sentence if answer.evidence else "",
         "cited_chars": sum(len(c.sentence) for c in answer.citations),
@@ -138,7 +155,8 @@ def latency_metrics(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
     return {
         "latency_p50_ms": round(statistics.median(latencies), 2) if latencies else 0.0,
         "latency_p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2)
-        if latencies else 0.0,
+        if latencies
+        else 0.0,
     }
 
 
@@ -148,14 +166,16 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     cited = sum(r["cited"] for r in rows)
     first_hit = _mean(r.get("first_citation_hit", r["cited_first_gold"]) for r in answerable)
     summary: dict[str, Any] = {
-        "questions": len(rows), "answerable": len(answerable),
+        "questions": len(rows),
+        "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         # the reader's figure: [1] is a hit, abstaining on an answerable question a miss
         "first_citation_hit": first_hit,
         **ranking_metrics(rows),
         "cited@1": first_hit,  # the same figure under its old name
         "citation_precision": round(sum(r["cited_gold"] for r in rows) / cited, 4)
-        if cited else 0.0,
+        if cited
+        else 0.0,
         "answer_recall": _mean(r["answer_recall"] for r in answerable),
         "answered_answerable": _mean(not r["abstained"] for r in answerable),
         "abstained_unanswerable": _mean(r["abstained"] for r in unanswerable),
@@ -166,17 +186,23 @@ def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
-def split_by_type(summary: dict[str, Any], rows: Sequence[dict[str, Any]],
-                  summarise: Callable[[Sequence[dict[str, Any]]], dict[str, Any]]) -> None:
+def split_by_type(
+    summary: dict[str, Any],
+    rows: Sequence[dict[str, Any]],
+    summarise: Callable[[Sequence[dict[str, Any]]], dict[str, Any]],
+) -> None:
     """Add `by_type` to `summary` when the questions carry a type."""
     types = sorted({r["type"] for r in rows if r["type"]})
     if types:
         summary["by_type"] = {t: summarise([r for r in rows if r["type"] == t]) for t in types}
 
 
-def evaluate(questions: Sequence[Question], ask: Callable[[str], Answer],
-             progress: Callable[[int], None] | None = None, warmup: int = 3
-             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def evaluate(
+    questions: Sequence[Question],
+    ask: Callable[[str], Answer],
+    progress: Callable[[int], None] | None = None,
+    warmup: int = 3,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Ask every question; returns (summary, per-question rows)."""
     for q in questions[:warmup]:
         ask(q.question)
@@ -229,11 +255,18 @@ def missing_text(item: dict[str, Any]) -> str:
     return str(text)
 
 
-def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
-             settings: Settings | None = None, home: str | Path | None = None,
-             compare: str | Sequence[str] = (), out: str | Path | None = None,
-             limit: int | None = None, progress: Progress | None = None,
-             warn: Callable[[str], None] = print) -> dict[str, Any]:
+def run_eval(
+    questions: str | Path,
+    *,
+    corpus: Sequence[str | Path] = (),
+    settings: Settings | None = None,
+    home: str | Path | None = None,
+    compare: str | Sequence[str] = (),
+    out: str | Path | None = None,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    warn: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Evaluate citeqa, and the `compare` baselines, on a question set (`citeqa eval`).
 
     With `corpus` the articles go into a throwaway store that is deleted afterwards, so an
@@ -256,29 +289,43 @@ def run_eval(questions: str | Path, *, corpus: Sequence[str | Path] = (),
             for failure in ingested.failed if ingested else ():
                 warn(f"not ingested: {failure}")
             if assistant.store.is_empty():
-                raise EvalError("no articles to evaluate against: "
-                                + ("nothing in --corpus could be ingested" if corpus else
-                                   f"the store at {settings.home} is empty (use --corpus)"))
+                raise EvalError(
+                    "no articles to evaluate against: "
+                    + (
+                        "nothing in --corpus could be ingested"
+                        if corpus
+                        else f"the store at {settings.home} is empty (use --corpus)"
+                    )
+                )
             texts = assistant.store.texts(assistant.store.article_ids())
             missing = missing_evidence(picked, texts.values())
             if missing:
                 first = missing_text(missing[0])[:80]
-                warn(f"{len(missing)} gold evidence sentence(s) or answer set(s) occur in no "
-                     f"ingested article, so those questions cannot be hits: is the corpus "
-                     f"right? (first: question {missing[0]['id']}: {first!r})")
+                warn(
+                    f"{len(missing)} gold evidence sentence(s) or answer set(s) occur in no "
+                    f"ingested article, so those questions cannot be hits: is the corpus "
+                    f"right? (first: question {missing[0]['id']}: {first!r})"
+                )
             summary, rows = evaluate(picked, assistant.ask, progress.task("citeqa", len(picked)))
             summary["missing_evidence"] = len(missing)
             summary["judged_by_answers"] = sum(q.by_answers for q in picked)
             runs = run_baselines(names, picked, texts, assistant.embedder, progress, Path(tmp))
     for run in runs:
         for row, theirs in zip(rows, run.rows, strict=True):
-            row.setdefault("baselines", {})[run.name] = {"rank": theirs["rank"],
-                                                         "top": theirs["top"]}
+            row.setdefault("baselines", {})[run.name] = {
+                "rank": theirs["rank"],
+                "top": theirs["top"],
+            }
     result: dict[str, Any] = {
-        "questions_file": str(questions), "corpus": [str(c) for c in corpus], "store": store,
-        "articles": len(texts), "ingest": ingested.summary() if ingested else None,
-        "summary": summary, "baselines": {run.name: run.summary for run in runs},
-        "missing_evidence": missing, "rows": rows,
+        "questions_file": str(questions),
+        "corpus": [str(c) for c in corpus],
+        "store": store,
+        "articles": len(texts),
+        "ingest": ingested.summary() if ingested else None,
+        "summary": summary,
+        "baselines": {run.name: run.summary for run in runs},
+        "missing_evidence": missing,
+        "rows": rows,
     }
     if out:
         from qa.eval.report import write_outputs

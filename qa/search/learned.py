@@ -130,8 +130,9 @@ class LearnedRanker:
         )
         kept = order[: self.cascade]
         out = [_BELOW + w for w in weighted]
-        for n, score in zip(kept, self.score_matrix(feature_matrix([rows[n] for n in kept])),
-                            strict=True):
+        for n, score in zip(
+            kept, self.score_matrix(feature_matrix([rows[n] for n in kept])), strict=True
+        ):
             out[n] = float(score)
         return out
 
