@@ -438,7 +438,7 @@ def test_ingested_upload_leaves_no_copy_in_gradios_folder(client, server, tmp_pa
         encoding="utf-8",
     )
     result, *_ = client.predict([handle_file(str(article))], api_name="/upload")
-    assert result.startswith("✓ hardening_orchard.txt")
+    assert result.splitlines()[1] == "✓ hardening_orchard.txt"
     assert uploads_named("hardening_orchard.txt") == []
     assert any("Quenby orchard" in a.title for a in server.assistant.articles())
 

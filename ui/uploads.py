@@ -21,10 +21,8 @@ REASON_CHARS = 200
 
 
 def upload_result(paths: Sequence[str], report: IngestReport) -> str:
-    """One line per file (at most a few dozen), the failures, then the counts.
-
-    The counts are in the last line (`IngestReport.summary()`); when there is more to say
-    than fits, they come first as well, so they are never buried."""
+    """The counts first (`IngestReport.summary()`), then one line per file and failure (at
+    most a few dozen of each); when the lists were cut, the counts close the result too."""
     failures = list(report.failed)
     failed_files = {_file_of(f.origin) for f in failures}
     good = [Path(p).name for p in paths if Path(p).name not in failed_files]
@@ -40,9 +38,8 @@ def upload_result(paths: Sequence[str], report: IngestReport) -> str:
         lines.append(f"… and {rest:,} more like these")
     summary = report.summary()
     if len(good) > MAX_FILES_SHOWN or len(failures) > MAX_FAILURES_SHOWN:
-        lines.insert(0, summary)
-    lines.append(summary)
-    return "\n".join(lines)
+        lines.append(summary)
+    return "\n".join([summary, *lines])
 
 
 def _file_of(origin: str) -> str:
