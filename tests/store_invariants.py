@@ -314,7 +314,7 @@ def check_store(
             i: n for n, (first, last, _) in enumerate(units.chunks) for i in range(first, last + 1)
         }
         for i, (start, end, sentence) in enumerate(units.sentences):
-            assert rows[(aid, i)][:2] == (start, end), (aid, i)
+            assert (rows[(aid, i)].start, rows[(aid, i)].end) == (start, end), (aid, i)
             assert rows[(aid, i)].chunk == chunk_of[i], (aid, i)
             assert text[start:end] == sentence
             want_sentences[sentence_id(aid, i)] = sentence

@@ -257,7 +257,7 @@ class StoreContract:
         spans = []
         for vector_id, key in zip(ids, keys, strict=True):
             assert vector_id == f"{key[0]}:s{key[1]}"
-            start, end, _, _ = rows[key]
+            start, end = rows[key].start, rows[key].end
             span = texts[key[0]][start:end]
             assert span.strip() == span and span, key
             spans.append(span)
@@ -392,7 +392,7 @@ class TestServerStore(StoreContract):
         """Drop both shared collections so the next test starts with no vectors."""
         if not opened:
             return
-        client = opened[0].vectors.client
+        client = opened[0]._vectors.client
         for name in (SENTENCES, CHUNKS):
             with contextlib.suppress(Exception):  # already gone
                 client.delete_collection(name)

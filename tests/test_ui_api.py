@@ -15,6 +15,7 @@ from tests.ui_server import (
     BRIDGE_SENTENCE,
     BRIDGE_TITLE,
     XSS_IMG,
+    XSS_NOTE_QUESTION,
     XSS_QUESTION,
     XSS_SCRIPT,
     XSS_TITLE,
@@ -293,17 +294,18 @@ def test_sources_escape_titles_and_drop_non_http_links(client, tmp_path):
 
 
 def test_chat_escapes_article_markup_in_answer_and_sources(client):
-    *_, (history, _, sources, data) = chat(client, XSS_QUESTION)
+    for question, payload in ((XSS_QUESTION, XSS_IMG), (XSS_NOTE_QUESTION, XSS_SCRIPT)):
+        *_, (history, _, sources, data) = chat(client, question)
 
-    assert not data["abstained"]
-    assert any(c["title"] == XSS_TITLE for c in data["citations"])
-    assert "&lt;img src=x onerror=alert(1)&gt;" in sources
-    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in sources
-    assert "<img" not in sources and "<script" not in sources and "<style" not in sources
-    reply = message_text(history[-1])
-    assert "<img" not in reply.replace("\\<img", "")  # only markdown-escaped, never raw
-    assert XSS_IMG in reply.replace("\\", "")
-    assert XSS_SCRIPT in reply.replace("\\", "")
+        assert not data["abstained"]
+        assert any(c["title"] == XSS_TITLE for c in data["citations"])
+        assert "<img" not in sources and "<script" not in sources and "<style" not in sources
+        reply = message_text(history[-1])
+        assert "<img" not in reply.replace("\\<img", "")  # only markdown-escaped, never raw
+        assert "<script" not in reply.replace("\\<script", "")
+        assert payload in reply.replace("\\", "")
+        escaped = payload.replace("<", "&lt;").replace(">", "&gt;")
+        assert escaped in sources
 
 
 # -- file routes and binding ----------------------------------------------------------------

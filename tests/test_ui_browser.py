@@ -13,6 +13,7 @@ from tests.ui_server import (
     BRIDGE_TITLE,
     ROOT,
     XSS_IMG,
+    XSS_NOTE_QUESTION,
     XSS_QUESTION,
     XSS_SCRIPT,
     XSS_TITLE,
@@ -91,16 +92,16 @@ def test_cited_answer_with_highlighted_source(page):
 
 
 def test_article_html_and_markdown_stay_inert_text(page):
-    ask_in_browser(page, XSS_QUESTION)
-
-    answer = last_answer(page)
-    sources = page.inner_text("#citeqa-sources")
-    assert "[1]" in answer
-    assert XSS_TITLE in sources
-    shown = answer + "\n" + sources
+    shown = ""
+    for question in (XSS_QUESTION, XSS_NOTE_QUESTION):  # one payload sentence per answer
+        ask_in_browser(page, question)
+        answer = last_answer(page)
+        sources = page.inner_text("#citeqa-sources")
+        assert "[1]" in answer
+        assert XSS_TITLE in sources
+        shown += answer + "\n" + sources + "\n"
     assert XSS_IMG in shown  # the payload is visible as characters ...
     assert XSS_SCRIPT in shown
-    assert "evil.example" in sources
     # ... and nothing of it became markup
     for area in ("#citeqa-chat", "#citeqa-sources"):
         assert page.locator(f"{area} img").count() == 0

@@ -36,7 +36,9 @@ XSS_SCRIPT = "<script>alert(2)</script>"
 XSS_STYLE = "<style>body{display:none}</style>"
 XSS_PIXEL = "![pixel](http://evil.example/p.png)"
 XSS_LINK = "[click](http://evil.example/x)"
-XSS_QUESTION = "What did the Quillmoor lighthouse keeper write on the logbook cover?"
+# answers are one sentence unless the question asks for more: one question per payload sentence
+XSS_QUESTION = "What did the Quillmoor lighthouse keeper write on the logbook cover as a joke?"
+XSS_NOTE_QUESTION = "What note did visitors find pinned to the door of the Quillmoor lighthouse?"
 XSS_ARTICLE = f"""{XSS_TITLE}
 Published: 2025-05-02
 
