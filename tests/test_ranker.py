@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from qa.eval.evaluate import matches
+from qa.filters import Filters
 from qa.search.features import FEATURE_NAMES, CandidateFeatures, feature_matrix
 from qa.search.learned import (
     PACKAGED_MODEL,
@@ -262,3 +263,39 @@ def test_learned_ranker_recovers_a_sentence_the_dense_search_missed(councils, mo
     missed = councils.searcher.search(article.question, k=5)  # type: ignore[attr-defined]
     assert (missed.evidence[0].article_id, missed.evidence[0].sentence_index) == target
     assert article.answer in missed.evidence[0].sentence
+
+
+@pytest.mark.integration
+def test_basic_features_are_the_weighted_rankers_part_of_the_full_rows(assistant):
+    """The hand-set ranker gets only its five signals (no titles, neighbours, ranks): they must
+    be exactly the full feature rows' values, or its scores would move."""
+    from qa.search.candidates import (
+        allowed_articles,
+        dense_candidates,
+        gather_candidates,
+        lexical_candidates,
+    )
+    from qa.search.features import basic_features, candidate_features
+    from qa.search.texts import ArticleTexts
+
+    searcher = assistant.searcher
+    store, filters = searcher.store, Filters()
+    for question_id in ("s01", "s04", "s08"):
+        query = _sample(question_id)["question"]
+        vector = searcher.embedder.embed_query(query)
+        allowed = allowed_articles(store, filters)
+        candidates = gather_candidates(
+            store,
+            query,
+            vector,
+            dense_candidates(store, vector, filters),
+            lexical_candidates(store, query, allowed),
+            allowed,
+        )
+        full = candidate_features(store, candidates, ArticleTexts(store), searcher.feature_cache)
+        basic = basic_features(store, candidates, ArticleTexts(store))
+        five = ("dense_sentence", "dense_chunk", "bm25_sentence", "bm25_chunk", "answer_kind")
+        assert [f.key for f in basic] == [f.key for f in full]
+        for b, f in zip(basic, full, strict=True):
+            assert [getattr(b, n) for n in five] == [getattr(f, n) for n in five], b.key
+        assert WeightedSumRanker().scores(basic) == WeightedSumRanker().scores(full)

@@ -166,6 +166,39 @@ class FeatureCache:
         return found
 
 
+def basic_features(
+    store: ArticleStore, candidates: Candidates, texts: ArticleTexts
+) -> list[CandidateFeatures]:
+    """Only the five signals `WeightedSumRanker` weighs (the rest stay 0.0): a ranker that
+    reads no more must not pay for titles, neighbours and ranks on every question."""
+    query, rows = candidates.query, candidates.rows
+    bm25_sentence = store.bm25_sentence_scores(query, rows)
+    bm25_chunk = store.bm25_chunk_scores(query, {(a, row.chunk) for (a, _), row in rows.items()})
+    best_sentence = max(bm25_sentence.values(), default=0.0) or 1.0
+    best_chunk = max(bm25_chunk.values(), default=0.0) or 1.0
+    kind = expected_kind(query)
+    if kind:
+        texts.load(article for article, _ in rows)
+    sentences, chunks = candidates.dense_sentences, candidates.dense_chunks
+    floor_s, floor_c = candidates.sentence_floor, candidates.chunk_floor
+    out = []
+    for key, row in rows.items():
+        holds = bool(kind) and holds_kind(texts(key[0])[row.start : row.end], kind)
+        out.append(
+            CandidateFeatures(
+                article_id=key[0],
+                sentence_index=key[1],
+                chunk=row.chunk,
+                dense_sentence=sentences.get(key, floor_s),
+                dense_chunk=chunks.get((key[0], row.chunk), floor_c),
+                bm25_sentence=bm25_sentence.get(key, 0.0) / best_sentence,
+                bm25_chunk=bm25_chunk.get((key[0], row.chunk), 0.0) / best_chunk,
+                answer_kind=1.0 if holds else 0.0,
+            )
+        )
+    return out
+
+
 def candidate_features(
     store: ArticleStore,
     candidates: Candidates,

@@ -24,6 +24,7 @@ class Ranker(Protocol):
 class WeightedSumRanker:
     """score = cos(q, sentence) + w·cos(q, chunk) + w·bm25(sentence) + w·bm25(chunk) + bonus."""
 
+    reads_context = False  # the five retrieval signals only (features.basic_features)
     dense_chunk: float = 0.2
     bm25_sentence: float = 0.3
     bm25_chunk: float = 0.3

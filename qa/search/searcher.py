@@ -22,6 +22,7 @@ from qa.search.evidence import chunk_text, select_evidence
 from qa.search.features import (
     CandidateFeatures,
     FeatureCache,
+    basic_features,
     candidate_features,
     refresh_dense,
 )
@@ -76,7 +77,10 @@ class Searcher:
         t3 = time.perf_counter()
         candidates = gather_candidates(self.store, query, vector, dense, lexical, allowed)
         texts = ArticleTexts(self.store)  # each article's text read once per search
-        features = candidate_features(self.store, candidates, texts, self.feature_cache)
+        if getattr(self.ranker, "reads_context", True):
+            features = candidate_features(self.store, candidates, texts, self.feature_cache)
+        else:
+            features = basic_features(self.store, candidates, texts)
         ranked = rank(features, self.ranker)
         if ranked and _needs_exact_cosines(self.ranker, ranked, features, candidates.bm25_only):
             candidates = with_exact_cosines(self.store, candidates)
