@@ -197,13 +197,6 @@ def leans_on_history(question: str) -> bool:
     return bool(_LEANING.search(question)) or len(content) < 3
 
 
-def heuristic_search_query(question: str, history: Sequence[Any] | None) -> str:
-    previous = user_turns(history)
-    if previous and leans_on_history(question):
-        return f"{previous[-1]} {question}"
-    return question
-
-
 def history_text(history: Sequence[Any] | None, limit: int = 6) -> str:
     lines = []
     for item in list(history or [])[-limit:]:

@@ -23,7 +23,6 @@ from qa.followup import (
     Context,
     PriorTurn,
     cited_articles,
-    heuristic_search_query,
     history_text,
     leans_on_history,
     names,
@@ -106,21 +105,6 @@ def test_standalone_questions_do_not_lean(question):
 def test_leaning_words_are_whole_words():
     # "Thessaloniki", "hemisphere", "Theodore" contain it/he/the... but are not pronouns
     assert not leans_on_history("Where did Theodore Smith visit Thessaloniki hemisphere museums?")
-
-
-@pytest.mark.parametrize("history", [PAIRS, MESSAGES])
-def test_heuristic_search_query_joins_previous_question(history):
-    previous = "What did von der Leyen say about Finland?"
-    assert heuristic_search_query("When was it said?", history) == f"{previous} When was it said?"
-    standalone = "Which theatre was damaged by Storm Corvin?"
-    assert heuristic_search_query(standalone, history) == standalone
-
-
-def test_heuristic_search_query_without_history():
-    assert heuristic_search_query("When was it signed?", None) == "When was it signed?"
-    assert heuristic_search_query("When was it signed?", []) == "When was it signed?"
-    only_assistant = [{"role": "assistant", "content": "Hello"}]
-    assert heuristic_search_query("When was it signed?", only_assistant) == "When was it signed?"
 
 
 def test_history_text_both_formats_and_limit():

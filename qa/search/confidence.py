@@ -28,12 +28,3 @@ class Signals:
     @property
     def confidence(self) -> float:
         return self.dense + COVERAGE_WEIGHT * (self.coverage1 + self.coverage_chunk)
-
-    def as_dict(self) -> dict[str, float]:
-        return {
-            "dense": self.dense,
-            "bm25_sentence": self.bm25_sentence,
-            "bm25_chunk": self.bm25_chunk,
-            "coverage1": self.coverage1,
-            "coverage_chunk": self.coverage_chunk,
-        }
