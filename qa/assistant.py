@@ -28,7 +28,7 @@ from qa.search import ABSTAIN_BELOW, Searcher
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
 from vectorstore.dates import day
-from vectorstore.embed import SentenceTransformerEmbedder
+from vectorstore.embed import FastStartEmbedder, SentenceTransformerEmbedder
 from vectorstore.settings import Settings
 from vectorstore.store import open_store
 from vectorstore.types import IngestReport, StoredArticle
@@ -61,9 +61,15 @@ class Assistant:
         settings: Settings | None = None,
         k: int = DEFAULT_K,
         abstain_below: float = ABSTAIN_BELOW,
+        quick_start: bool = False,
     ):
+        """`quick_start`: questions embedded through the model's ONNX export when there is one
+        (vectorstore/query_encoder.py), for a process that only answers, such as `citeqa ask`.
+        Not the default: a process that imports onnxruntime and later torch's compiler stack
+        (the model, for an ingest) sees onnxruntime's threads resolve a host name."""
         self.settings = settings or Settings.from_env(home=home, model=model, chroma_url=chroma_url)
-        self.embedder = SentenceTransformerEmbedder(
+        embedder = FastStartEmbedder if quick_start else SentenceTransformerEmbedder
+        self.embedder = embedder(
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
         self.store = open_store(self.settings, self.embedder)

@@ -7,6 +7,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# the query encoder's ONNX export (vectorstore/query_encoder.py) goes to a cache of the run's own
+os.environ.setdefault("CITEQA_CACHE_DIR", tempfile.mkdtemp(prefix="citeqa-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "articles"

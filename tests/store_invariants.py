@@ -187,6 +187,7 @@ def share_model(patch: Any, embedder: Embedder) -> None:
     import qa.assistant
 
     patch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
+    patch.setattr(qa.assistant, "FastStartEmbedder", lambda *a, **k: embedder)
 
 
 def council(number: int, version: int = 0) -> Council:

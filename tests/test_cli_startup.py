@@ -90,6 +90,10 @@ NOT_FOR_ASK = (
     "matplotlib",
     "trafilatura",
     "llama_cpp",
+    # the ingest above wrote the query encoder's ONNX export: questions need no torch
+    "torch",
+    "sentence_transformers",
+    "transformers",
 )
 ASK_PROBE = """
 import json, sys
@@ -100,7 +104,7 @@ except SystemExit as stop:
     code = stop.code
 loaded = {{m.split(".")[0] for m in sys.modules}}
 print(json.dumps({{"code": code, "loaded": sorted(loaded & {names!r}),
-                   "needed": sorted(loaded & {{"torch", "chromadb", "numpy"}})}}))
+                   "needed": sorted(loaded & {{"onnxruntime", "chromadb", "numpy"}})}}))
 """
 
 
@@ -135,4 +139,4 @@ def test_extractive_ask_loads_no_unneeded_library(tmp_path):
     assert probe["code"] == 0
     assert "9,600 vehicles" in "\n".join(answer) and "[1]" in answer[0]
     assert probe["loaded"] == []
-    assert probe["needed"] == ["chromadb", "numpy", "torch"]  # the probe does see imports
+    assert probe["needed"] == ["chromadb", "numpy", "onnxruntime"]  # the probe sees imports

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -83,13 +83,19 @@ def verify_weights(model_dir: Path) -> str:
     return found
 
 
-def resolve_model(name: str) -> tuple[str, str]:
-    """(canonical name recorded in the store, path or hub id to load)."""
+def model_location(name: str) -> tuple[str, str]:
+    """(canonical name recorded in the store, path or hub id to load), weights not checked."""
     if name in DEFAULT_ALIASES:
-        model_dir = packaged_model_dir()
-        verify_weights(model_dir)
-        return f"sentence-transformers/{DEFAULT_MODEL}", str(model_dir)
+        return f"sentence-transformers/{DEFAULT_MODEL}", str(packaged_model_dir())
     return name, name
+
+
+def resolve_model(name: str) -> tuple[str, str]:
+    """`model_location`, the packaged weights checked against the official checksum."""
+    canonical, location = model_location(name)
+    if name in DEFAULT_ALIASES:
+        verify_weights(Path(location))
+    return canonical, location
 
 
 def bf16_is_native() -> bool:
@@ -108,6 +114,14 @@ def bf16_is_native() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def offline_environment() -> None:
+    """Hugging Face libraries offline (and quiet) unless the user said otherwise: set before
+    any of them loads, in this process, whichever embedder or baseline loads one first."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 @cache
 def _torch_default_threads() -> int:
     """torch's own choice, read once: embedders set the thread count and a later one must not
@@ -121,9 +135,7 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once, used for documents and queries."""
 
     def __init__(self, model: str = DEFAULT_MODEL, precision: str = "bf16", batch_size: int = 32):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        offline_environment()
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
@@ -132,6 +144,7 @@ class SentenceTransformerEmbedder:
         transformers.logging.disable_progress_bar()
 
         self.name, location = resolve_model(model)
+        self.location = location
         try:
             self._model = SentenceTransformer(location, device="cpu")
         except Exception as err:  # the library raises many kinds; the message is what matters
@@ -158,6 +171,20 @@ class SentenceTransformerEmbedder:
         preprocess = getattr(self._model, "preprocess", None)  # sentence-transformers >= 6
         (preprocess or self._model.tokenize)(["warm"])
         self._counter = copy.deepcopy(self._model.tokenizer)
+        self._export_for_quick_starts()
+
+    def _export_for_quick_starts(self) -> None:
+        """Write the query encoder's ONNX export once per model and machine (~2 s), so that
+        `citeqa ask` can answer without importing torch."""
+        from vectorstore import query_encoder
+
+        if query_encoder.find_export(self.name, self.location) is None:
+            query_encoder.export(self._model, self.name, self.location)
+
+    @property
+    def model(self) -> Any:
+        """The sentence-transformers model itself (for the ONNX export)."""
+        return self._model
 
     def embed_documents(
         self,
@@ -237,3 +264,58 @@ class SentenceTransformerEmbedder:
         vectors = np.asarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
+
+
+class FastStartEmbedder:
+    """Questions through the model's ONNX export when a valid one exists (vectorstore/
+    query_encoder.py: no torch import, ~0.3 s to load); documents, and questions without an
+    export, through sentence-transformers, loaded on first need, which then writes the export
+    for the next process. For processes that only answer: see `Assistant(quick_start=...)`."""
+
+    dimension: int
+    max_tokens: int
+
+    def __init__(self, model: str = DEFAULT_MODEL, precision: str = "bf16", batch_size: int = 32):
+        from vectorstore import query_encoder
+
+        offline_environment()
+        self._model_name, self._precision, self._batch_size = model, precision, batch_size
+        self.name, self._location = model_location(model)
+        self._loaded: SentenceTransformerEmbedder | None = None
+        self._load_lock = threading.Lock()
+        self._queries = query_encoder.load(self.name, self._location)
+        if self._queries is None:
+            self._model()  # also checks the weights and names a bad model at once
+        else:
+            self.dimension = self._queries.record.dimension
+            self.max_tokens = self._queries.record.max_tokens
+
+    @property
+    def query_runtime(self) -> str:
+        return "onnxruntime" if self._queries is not None else "sentence-transformers"
+
+    def _model(self) -> SentenceTransformerEmbedder:
+        with self._load_lock:
+            if self._loaded is None:  # its constructor writes the export when there is none
+                loaded = SentenceTransformerEmbedder(
+                    self._model_name, self._precision, self._batch_size
+                )
+                self.dimension, self.max_tokens = loaded.dimension, loaded.max_tokens
+                self._loaded = loaded
+            return self._loaded
+
+    def embed_documents(
+        self,
+        texts: Sequence[str],
+        progress: Callable[[int], None] | None = None,
+        token_counts: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        return self._model().embed_documents(texts, progress, token_counts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        if self._queries is not None:
+            return self._queries.encode(text)
+        return self._model().embed_query(text)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return self._model().count_tokens(texts)

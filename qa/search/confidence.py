@@ -10,6 +10,7 @@ answered, 88 % of unanswerable ones abstained on (README "Abstaining").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 COVERAGE_WEIGHT = 0.25
 ABSTAIN_BELOW = 0.71
@@ -28,3 +29,28 @@ class Signals:
     @property
     def confidence(self) -> float:
         return self.dense + COVERAGE_WEIGHT * (self.coverage1 + self.coverage_chunk)
+
+
+def abstain_features(store: Any, query: str, result: Any) -> dict[str, float]:
+    """What the abstention model reads about one search (bench/abstain_data.py)."""
+    from qa.answer_type import expected_kind, holds_kind
+    from vectorstore.lexical import tokenize
+
+    signals: Signals = result.signals
+    evidence = result.evidence
+    ranked = result.ranked
+    top = evidence[0] if evidence else None
+    text = store.text(top.article_id) if top else None
+    kind = expected_kind(query)
+    return {
+        "dense": signals.dense,
+        "coverage1": signals.coverage1,
+        "coverage_chunk": signals.coverage_chunk,
+        "coverage_article": store.query_coverage(query, text) if text else 0.0,
+        "top_dense": ranked[0].features.dense_sentence if ranked else 0.0,
+        "top_score": ranked[0].score if ranked else 0.0,
+        "margin": ranked[0].score - ranked[1].score if len(ranked) > 1 else 0.0,
+        "kind_asked": float(kind is not None),
+        "kind_held": float(top is not None and kind is not None and holds_kind(top.sentence, kind)),
+        "query_terms": float(len(set(tokenize(query)))),
+    }

@@ -30,10 +30,10 @@ def _settings(ctx: click.Context) -> Settings:
     )
 
 
-def _assistant(ctx: click.Context, llm: Any = None) -> Any:
+def _assistant(ctx: click.Context, llm: Any = None, quick_start: bool = False) -> Any:
     from qa.assistant import Assistant
 
-    return Assistant(settings=_settings(ctx), llm=llm)
+    return Assistant(settings=_settings(ctx), llm=llm, quick_start=quick_start)
 
 
 def user_facing(err: BaseException) -> bool:

@@ -1,0 +1,215 @@
+"""A query encoder that starts fast: the same model, exported once to ONNX.
+
+`citeqa ask` from a cold start spent about 3 s importing torch and sentence-transformers to
+embed one question. A process that has the sentence-transformers model loaded anyway (an ingest,
+a server) exports its transformer and mean pooling once with `torch.onnx` into the user's cache;
+later processes embed questions with onnxruntime and the model's own tokenizer (`tokenizers`),
+which load in a fraction of a second. The export holds the model's weights unchanged: its
+vectors match sentence-transformers' to cosine 1.0000 (tests/test_query_encoder.py), and each
+load re-embeds a probe sentence recorded at export time before it is trusted. Models whose
+pipeline is not "transformer, mean pooling, normalise", or that are not in a local folder, keep
+using sentence-transformers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+PROBE = "Which council approved the replacement of the bridge on Thursday evening?"
+PROBE_MIN_COSINE = 0.9999
+FORMAT = 1  # bump when the export's inputs, outputs or record change
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    """What an export was made from, so a stale one (other weights, other model) is not used."""
+
+    format: int
+    model: str  # canonical name, as the store records it
+    weights: str  # the model's weights file
+    weights_size: int
+    weights_mtime_ns: int
+    dimension: int
+    max_tokens: int
+    lowercase: bool
+    probe: tuple[float, ...]  # sentence-transformers' vector of PROBE
+    onnx_size: int
+
+
+def cache_root() -> Path:
+    """CITEQA_CACHE_DIR, else the platform's user cache folder."""
+    configured = os.environ.get("CITEQA_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("citeqa"))
+
+
+def export_dir(model: str) -> Path:
+    key = hashlib.sha256(f"{FORMAT}:{model}".encode()).hexdigest()[:16]
+    return cache_root() / "query-encoders" / key
+
+
+def weights_file(location: str) -> Path | None:
+    """The safetensors file of a model kept in a local folder (None for a hub id)."""
+    path = Path(location) / "model.safetensors"
+    return path if path.is_file() else None
+
+
+def find_export(model: str, location: str) -> ExportRecord | None:
+    """The export for this model and these exact weights, or None."""
+    weights = weights_file(location)
+    folder = export_dir(model)
+    try:
+        data = json.loads((folder / "record.json").read_text())
+        data["probe"] = tuple(data["probe"])
+        record = ExportRecord(**data)
+        onnx_size = (folder / "model.onnx").stat().st_size
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    if weights is None or record.format != FORMAT or record.model != model:
+        return None
+    stat = weights.stat()
+    same_weights = (
+        record.weights == str(weights)
+        and record.weights_size == stat.st_size
+        and record.weights_mtime_ns == stat.st_mtime_ns
+    )
+    return record if same_weights and record.onnx_size == onnx_size else None
+
+
+def exportable(model: Any) -> bool:
+    """Transformer → mean pooling (→ normalise): the pipeline the export reproduces."""
+    kinds = [type(module).__name__ for module in model]
+    if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+        return False
+    pooling = model[1].get_config_dict()
+    return bool(pooling.get("pooling_mode") == "mean" or pooling.get("pooling_mode_mean_tokens"))
+
+
+def export(model: Any, name: str, location: str) -> ExportRecord | None:
+    """Write the ONNX export of a loaded sentence-transformers model; None when it cannot be."""
+    weights = weights_file(location)
+    tokenizer = Path(location) / "tokenizer.json"
+    if weights is None or not tokenizer.is_file() or not exportable(model):
+        return None
+    import torch
+
+    class MeanPooled(torch.nn.Module):
+        def __init__(self, transformer: Any):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            hidden = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    transformer = model[0].auto_model
+    dtype = next(transformer.parameters()).dtype
+    folder = export_dir(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = torch.tensor([[101, 2023, 102]])
+    tokens = {0: "batch", 1: "tokens"}
+    dynamic = {"input_ids": tokens, "attention_mask": tokens, "token_type_ids": tokens}
+    dynamic["embedding"] = {0: "batch"}
+    with tempfile.TemporaryDirectory(dir=folder) as scratch:
+        onnx_path = Path(scratch) / "model.onnx"
+        try:
+            transformer.float()
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # tracer notes on shapes fixed per call
+                torch.onnx.export(
+                    MeanPooled(transformer).eval(),
+                    (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+                    str(onnx_path),
+                    input_names=["input_ids", "attention_mask", "token_type_ids"],
+                    output_names=["embedding"],
+                    dynamic_axes=dynamic,
+                    opset_version=17,
+                    dynamo=False,
+                )
+            probe = model.encode([PROBE], convert_to_numpy=True, normalize_embeddings=True)[0]
+        except Exception:  # no `onnx` package, an exporter limit: queries use the model instead
+            return None
+        finally:
+            transformer.to(dtype)
+        stat = weights.stat()
+        record = ExportRecord(
+            format=FORMAT,
+            model=name,
+            weights=str(weights),
+            weights_size=stat.st_size,
+            weights_mtime_ns=stat.st_mtime_ns,
+            dimension=int(probe.shape[0]),
+            max_tokens=int(model.max_seq_length or 256),
+            lowercase=bool(getattr(model[0], "do_lower_case", False)),
+            probe=tuple(float(x) for x in probe),
+            onnx_size=onnx_path.stat().st_size,
+        )
+        os.replace(onnx_path, folder / "model.onnx")
+        record_tmp = Path(scratch) / "record.json"
+        record_tmp.write_text(json.dumps(asdict(record)))
+        os.replace(record_tmp, folder / "record.json")  # last: the export counts once this exists
+    return record
+
+
+class OnnxQueryEncoder:
+    """Embeds one question at a time with onnxruntime; unit-length float32 vectors."""
+
+    def __init__(self, record: ExportRecord, location: str):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.record = record
+        self._tokenizer = Tokenizer.from_file(str(Path(location) / "tokenizer.json"))
+        self._tokenizer.enable_truncation(record.max_tokens)
+        self._tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        # one thread: a question is a few dozen word pieces, and a second thread only waits
+        # for the other core when the machine is busy (see SentenceTransformerEmbedder)
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(
+            str(export_dir(record.model) / "model.onnx"), options, ["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        probe = self.encode(PROBE)
+        if float(probe @ np.asarray(record.probe, dtype=np.float32)) < PROBE_MIN_COSINE:
+            raise ValueError("the export does not reproduce the model's probe vector")
+
+    def encode(self, text: str) -> np.ndarray:
+        encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
+        feed = {
+            "input_ids": np.asarray([encoding.ids], dtype=np.int64),
+            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
+        }
+        vector = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+        out = np.asarray(vector[0][0], dtype=np.float32)
+        norm = float(np.linalg.norm(out))
+        return out / norm if norm > 0 else out
+
+
+def load(model: str, location: str) -> OnnxQueryEncoder | None:
+    """The export's encoder when a valid one exists for these weights, else None."""
+    record = find_export(model, location)
+    if record is None:
+        return None
+    try:
+        return OnnxQueryEncoder(record, location)
+    except Exception:  # a damaged or foreign export: fall back to sentence-transformers
+        return None
