@@ -12,7 +12,22 @@ _MONTHS = (
     r"(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|"
     r"sep(t(ember)?)?|oct(ober)?|nov(ember)?|dec(ember)?)"
 )
+_UNITS = (
+    r"(%|per ?cent|percent|million|billion|thousand|mm|cm|km|kg|mph|millimetres?|centimetres?|"
+    r"metres?|kilometres?|miles?|feet|inches|tonnes?|tons?|kilograms?|grams?|litres?|gallons?|"
+    r"hectares?|acres?|square|degrees?|pounds|dollars|euros)"
+)
+# Refinements of "number" tried first: news gives an age as "Calloway, 44," or "aged 44" and an
+# amount with its unit or currency; any digit ("the wettest January in 30 years") is too weak.
 _KINDS = {
+    "age": (
+        re.compile(r"^\s*(how old|what age|at what age)\b", re.I),
+        re.compile(r"(\b[A-Z][\w'-]+,\s+\d{1,3},|\baged\s+\d{1,3}\b|\b\d{1,3}-year-old\b)"),
+    ),
+    "amount": (
+        re.compile(r"^\s*how much\b", re.I),
+        re.compile(rf"([£$€¥]\s?\d|\d[\d,.]*\s*-?\s*{_UNITS}\b)", re.I),
+    ),
     "date": (
         re.compile(
             r"^\s*(when|what (year|date|day|month|time|decade|century)|"
@@ -44,6 +59,9 @@ _KINDS = {
         re.compile(r"\b[A-Z][a-z]+(\s+[A-Z][a-z.'-]+)+"),
     ),
 }
+
+
+NUMBER_KINDS = frozenset({"number", "age", "amount"})
 
 
 def expected_kind(question: str) -> str | None:

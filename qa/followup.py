@@ -280,6 +280,15 @@ class Context:
     def last_sentence(self) -> str:
         return next((s for s in reversed(self.sentences) if s), "")
 
+    def last_people(self) -> list[str]:
+        """The people of the most recent answer that names any: "Calloway, 44, took charge…"
+        names no one in full, so "he" after it is still the "Rhys Calloway" of the turn before."""
+        for sentence in reversed(self.sentences[-FOCUS_TURNS:]):
+            found = people(sentence)
+            if found:
+                return found
+        return []
+
     def subject(self) -> str:
         """The previous turns' names and their words found in the focus articles' titles,
         the most recent turn first."""
@@ -341,7 +350,7 @@ def own_query(question: str, context: Context) -> str:
     if not set(tokenize(question)) - _ASKING and context.last_sentence:
         return f"{question} {context.last_sentence}"
     if _PERSONAL.search(question):
-        found = [p for p in people(context.last_sentence) if p not in question][:2]
+        found = [p for p in context.last_people() if p not in question][:2]
         if found:
             return f"{question} {' '.join(found)}"
     return question

@@ -360,9 +360,11 @@ def test_extractive_empty():
         ("What year did it open?", "date"),
         ("In what month will work start?", "date"),
         ("How many people were evacuated?", "number"),
-        ("How much did it cost?", "number"),
+        ("How much did it cost?", "amount"),
+        ("How much rain fell?", "amount"),
+        ("How old is he?", "age"),
         ("What percentage fell?", "number"),
-        ("At what age did he retire?", "number"),
+        ("At what age did he retire?", "age"),
         ("Who is the chair?", "person"),
         ("Whose car was stuck?", "person"),
         ("Why did it close?", None),
@@ -386,6 +388,17 @@ def test_expected_kind(question, kind):
         ("Chair Owen Pryce spoke.", "person", True),
         ("the chair spoke.", "person", False),
         ("Anything at all.", None, True),
+        # an amount has its currency or unit; "30 years" is not how much rain fell
+        ("A total of 98.4 millimetres of rain fell.", "amount", True),
+        ("It cost £14.2 million.", "amount", True),
+        ("Unemployment rose to 4.5 per cent.", "amount", True),
+        ("The wettest January in 30 years.", "amount", False),
+        ("Councillors voted 11 to 4.", "amount", False),
+        # news gives an age after the name, or "aged", or "-year-old"
+        ("Calloway, 44, took charge in January 2023.", "age", True),
+        ("A man aged 58 was convicted.", "age", True),
+        ("The 58-year-old treasurer was jailed.", "age", True),
+        ("He scored 2 goals in 44 games.", "age", False),
     ],
 )
 def test_holds_kind(sentence, kind, holds):
@@ -433,6 +446,21 @@ def test_prior_turns_carry_cited_articles_from_answers_and_messages():
 )
 def test_names(text, found):
     assert names(text) == found
+
+
+def test_pronouns_reach_back_to_the_last_answer_that_names_someone():
+    context = Context(
+        questions=("What did the Rovers manager say?", "When did he take charge?"),
+        queries=("What did the Rovers manager say?", "When did he take charge?"),
+        articles=(("a",), ("a",)),
+        sentences=(
+            '"Nobody remembers the team that nearly won," said Rovers manager Rhys Calloway.',
+            "Calloway, 44, took charge of the club in January 2023.",  # no full name here
+        ),
+    )
+    assert context.last_people() == ["Rhys Calloway"]
+    assert own_query("How old is he?", context) == "How old is he? Rhys Calloway"
+    assert Context().last_people() == []
 
 
 def test_people_are_names_without_organisation_words():

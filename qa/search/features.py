@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer_type import expected_kind, holds_kind
+from qa.answer_type import NUMBER_KINDS, expected_kind, holds_kind
 from qa.search.candidates import Candidates, Key
 from qa.search.texts import ArticleTexts
 from vectorstore.embed import Embedder
@@ -262,7 +262,7 @@ def candidate_features(
                 "bm25_chunk": bm25_chunk.get((article, row.chunk), 0.0) / best_chunk,
                 "answer_kind": 1.0 if kind and holds_kind(sentence, kind) else 0.0,
                 "asks_date": float(kind == "date"),
-                "asks_number": float(kind == "number"),
+                "asks_number": float(kind in NUMBER_KINDS),
                 "asks_person": float(kind == "person"),
                 "query_terms": float(len(terms)),
                 "position": float(min(index, POSITION_CAP)),
