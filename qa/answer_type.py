@@ -71,5 +71,18 @@ def expected_kind(question: str) -> str | None:
     return None
 
 
+# A capitalised name with one of these words names a body or a place, not a person: "Who
+# chairs the traders association?" is not answered by "The Marrowby Traders Association said…".
+ORGANISATION = re.compile(
+    r"\b(Association|Agency|Bank|Bay|Bridge|Capital|Centre|Club|College|Committee|Company|"
+    r"Cooperative|Council|Court|Cup|Department|Fund|Group|Institute|League|Ltd|Lane|Ministry|"
+    r"Party|Power|Road|School|Shield|Sound|Stadium|Street|Trains|Trust|University|Union)\b"
+)
+
+
 def holds_kind(sentence: str, kind: str | None) -> bool:
-    return kind is None or bool(_KINDS[kind][1].search(sentence))
+    if kind is None:
+        return True
+    if kind == "person":
+        return any(not ORGANISATION.search(m.group(0)) for m in _KINDS[kind][1].finditer(sentence))
+    return bool(_KINDS[kind][1].search(sentence))

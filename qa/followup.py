@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from qa.answer_type import expected_kind, holds_kind
+from qa.answer_type import ORGANISATION, expected_kind, holds_kind
 from qa.filters import Filters
 from qa.types import Evidence
 from vectorstore.lexical import tokenize
@@ -234,11 +234,7 @@ def names(text: str) -> list[str]:
     return found
 
 
-_ORGANISATION = re.compile(
-    r"\b(Association|Agency|Bank|Bay|Bridge|Capital|Centre|Club|College|Committee|Company|"
-    r"Cooperative|Council|Court|Cup|Department|Fund|Group|Institute|League|Ltd|Lane|Ministry|"
-    r"Party|Power|Road|School|Shield|Sound|Stadium|Street|Trains|Trust|University|Union)\b"
-)
+_ORGANISATION = ORGANISATION
 
 
 def people(sentence: str) -> list[str]:

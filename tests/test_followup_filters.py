@@ -387,6 +387,8 @@ def test_expected_kind(question, kind):
         ("Nobody knows.", "number", False),
         ("Chair Owen Pryce spoke.", "person", True),
         ("the chair spoke.", "person", False),
+        ("The Marrowby Traders Association said footfall fell.", "person", False),
+        ("Its chair, Owen Pryce, urged the Marrowby Council to act.", "person", True),
         ("Anything at all.", None, True),
         # an amount has its currency or unit; "30 years" is not how much rain fell
         ("A total of 98.4 millimetres of rain fell.", "amount", True),
