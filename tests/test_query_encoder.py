@@ -163,3 +163,23 @@ def test_a_cold_ask_with_an_export_imports_no_torch(tmp_path, cache):
     assert probe["runtime"] == "onnxruntime"
     assert probe["heavy"] == []
     assert "12,480" in probe["text"]
+
+
+@pytest.mark.integration
+def test_a_failed_export_is_remembered_not_retried(cache, model_copy, monkeypatch):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_copy), device="cpu")
+
+    def no_exporter(*args, **kwargs):
+        raise RuntimeError("Module onnx is not installed!")
+
+    monkeypatch.setattr(torch.onnx, "export", no_exporter)
+    assert not query_encoder.failed_before("copy", str(model_copy))
+    assert query_encoder.export(model, "copy", str(model_copy)) is None
+    assert query_encoder.failed_before("copy", str(model_copy))
+    assert "onnx is not installed" in (query_encoder.export_dir("copy") / "failed.json").read_text()
+    weights = model_copy / "model.safetensors"  # other weights: worth another try
+    os.utime(weights, ns=(weights.stat().st_atime_ns, weights.stat().st_mtime_ns + 10**9))
+    assert not query_encoder.failed_before("copy", str(model_copy))

@@ -178,7 +178,9 @@ class SentenceTransformerEmbedder:
         `citeqa ask` can answer without importing torch."""
         from vectorstore import query_encoder
 
-        if query_encoder.find_export(self.name, self.location) is None:
+        if query_encoder.find_export(self.name, self.location) is None and not (
+            query_encoder.failed_before(self.name, self.location)
+        ):
             query_encoder.export(self._model, self.name, self.location)
 
     @property

@@ -88,6 +88,32 @@ def find_export(model: str, location: str) -> ExportRecord | None:
     return record if same_weights and record.onnx_size == onnx_size else None
 
 
+def _weights_key(weights: Path) -> str:
+    stat = weights.stat()
+    return f"{FORMAT}:{weights}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _remember_failure(model: str, weights: Path, err: Exception) -> None:
+    """A failed export is not retried for the same weights (it would cost every start ~2 s)."""
+    folder = export_dir(model)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        note = {"weights": _weights_key(weights), "error": f"{type(err).__name__}: {err}"[:500]}
+        (folder / "failed.json").write_text(json.dumps(note))
+    except OSError:
+        pass
+
+
+def failed_before(model: str, location: str) -> bool:
+    """Whether exporting these exact weights failed before (see `failed.json` for why)."""
+    weights = weights_file(location)
+    try:
+        note = json.loads((export_dir(model) / "failed.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return weights is not None and note.get("weights") == _weights_key(weights)
+
+
 def exportable(model: Any) -> bool:
     """Transformer → mean pooling (→ normalise): the pipeline the export reproduces."""
     kinds = [type(module).__name__ for module in model]
@@ -142,7 +168,8 @@ def export(model: Any, name: str, location: str) -> ExportRecord | None:
                     dynamo=False,
                 )
             probe = model.encode([PROBE], convert_to_numpy=True, normalize_embeddings=True)[0]
-        except Exception:  # no `onnx` package, an exporter limit: queries use the model instead
+        except Exception as err:  # no `onnx` package, an exporter limit: queries use the model
+            _remember_failure(name, weights, err)
             return None
         finally:
             transformer.to(dtype)
