@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from qa.when import DateMention, date_mentions
 from vectorstore.dates import day
 
 ABSTAIN_TEXT = "I could not find this in the articles."
@@ -45,15 +46,19 @@ class Citation:
     end: int
     score: float
     source: str = ""
+    # the sentence's date expressions resolved against the article's date (qa/when.py)
+    dates: tuple[DateMention, ...] = ()
 
     def footnote(self) -> str:
-        """`[1] Title (Source, 2025-03-14) — "the sentence"`: where and when it was said."""
+        """`[1] Title (Source, 2025-03-14) — "the sentence"`: where and when it was said, then
+        the sentence's own dates resolved ("Thursday evening [13 Mar 2025]")."""
         published = self.published
         when = day(published) if isinstance(published, datetime) else ""
         if isinstance(published, date) and not isinstance(published, datetime):
             when = published.isoformat()
         about = ", ".join(part for part in (self.source, when) if part)
-        return f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"'
+        dated = f" · {'; '.join(m.label() for m in self.dates)}" if self.dates else ""
+        return f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"{dated}'
 
 
 @dataclass(frozen=True)
@@ -90,4 +95,5 @@ def citation_from(evidence: Evidence, n: int) -> Citation:
         end=evidence.end,
         score=round(evidence.score, 4),
         source=evidence.source,
+        dates=date_mentions(evidence.sentence, evidence.published),
     )

@@ -240,6 +240,13 @@ def _source_item(
         + "</mark>"
         + html.escape(_FORMATTING.sub("", after))
     )
+    dates = (
+        "<p class='citeqa-dates'>Dates: "
+        + "; ".join(html.escape(m.label()) for m in c.dates)
+        + "</p>"
+        if c.dates
+        else ""
+    )
     opener = (
         f" <button type='button' class='citeqa-open' "
         f"aria-controls='{article_anchor(c.article_id)}'>Whole article</button>"
@@ -250,7 +257,7 @@ def _source_item(
         f"<li class='citeqa-source' id='{cite_anchor(c)}' value='{c.n}'>"
         f"<div class='citeqa-head'><span class='citeqa-n'>[{c.n}]</span> {heading} "
         f"<span class='citeqa-date' style='unicode-bidi:isolate'>({when})</span></div>"
-        f"<p class='citeqa-paragraph' style='{_ISOLATE}'>{body}</p>{opener}</li>"
+        f"<p class='citeqa-paragraph' style='{_ISOLATE}'>{body}</p>{dates}{opener}</li>"
     )
 
 
