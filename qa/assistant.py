@@ -13,6 +13,7 @@ import time
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,7 @@ from qa.filters import Filters
 from qa.followup import Context, FollowUps, FollowUpSearch, history_text, resolve, user_turns
 from qa.llm import fit_prompt
 from qa.options import UNSET, AskOptions
+from qa.question_time import question_time
 from qa.search import ABSTAIN_BELOW, Searcher
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
@@ -202,6 +204,30 @@ class Assistant:
             chunk=row.chunk,
         )
 
+    def _question_time(
+        self, question: str, filters: Filters, options: AskOptions
+    ) -> tuple[Filters, dict[str, str], str]:
+        """The question's own time ("in March 2025", "last week") as a publication-date
+        filter, unless --since/--until were given or no stored article falls in it; returns
+        the filters, what `Answer.filters` records, and the question to search."""
+        if filters.since is not None or filters.until is not None:
+            given = {"since": filters.since, "until": filters.until}
+            return filters, {k: v.date().isoformat() for k, v in given.items() if v}, question
+        as_of = options.as_of if isinstance(options.as_of, date) else None  # checked by options
+        asked = question_time(question, as_of)
+        if asked is None:
+            return filters, {}, question
+        timed = replace(filters, since=asked.since, until=asked.until)
+        published_then = self.store.matching_ids(
+            timed.articles,
+            asked.since.timestamp() if asked.since else None,
+            asked.until.timestamp() if asked.until else None,
+            timed.source,
+        )
+        if not published_then:
+            return filters, asked.as_dict(applied=False), question
+        return timed, asked.as_dict(applied=True), asked.query
+
     def chain(self, **options: Any) -> Runnable:
         """question (+ history) → Answer, as one LCEL runnable."""
         from langchain_core.runnables import RunnableLambda
@@ -241,6 +267,7 @@ class Assistant:
             options.source,
             self.settings.date_order,
         )
+        filters, asked_time, search_question = self._question_time(question, filters, options)
         llm = self.llm if options.llm is UNSET else options.llm
         mode = options.mode or ("llm" if llm is not None else "extractive")
         if mode == "llm" and llm is None:
@@ -256,7 +283,7 @@ class Assistant:
                 question, history, filters, threshold, llm if mode == "llm" else None
             )
         else:
-            result = self.searcher.search(question, max(k, SEARCH_K), filters)
+            result = self.searcher.search(search_question, max(k, SEARCH_K), filters)
             found = FollowUpSearch(question, result, result.evidence, result.confidence)
             self.followups.remember((), question, filters, threshold, Context(), found)
         query, evidence, confidence = found.query, found.evidence, found.confidence
@@ -267,13 +294,17 @@ class Assistant:
         }
         if not evidence or confidence < threshold:
             timings["total_ms"] = elapsed_ms(started)
-            yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
+            yield Answer(
+                question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
+            )
             return
         t1 = time.perf_counter()
         if mode == "extractive":
             text, citations = extractive_answer(evidence[:k], question, self._sentence_before)
             timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
-            yield Answer(question, text, citations, False, timings, evidence, mode, query)
+            yield Answer(
+                question, text, citations, False, timings, evidence, mode, query, asked_time
+            )
             return
         from langchain_core.prompts import ChatPromptTemplate
 
@@ -293,9 +324,13 @@ class Assistant:
             if final:
                 timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
                 if not citations:
-                    yield Answer(question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query)
+                    yield Answer(
+                        question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
+                    )
                     return
-            yield Answer(question, text, citations, False, dict(timings), evidence, mode, query)
+            yield Answer(
+                question, text, citations, False, dict(timings), evidence, mode, query, asked_time
+            )
 
 
 def clean_question(question: Any) -> str:

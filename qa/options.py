@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, get_args
 
 from qa.errors import OptionError
@@ -41,6 +41,7 @@ class AskOptions:
     llm: Any = UNSET  # a LangChain chat model for this call (None: extractive)
     mode: Mode | None = None  # "extractive" or "llm" (default: "llm" when a model is set)
     abstain_below: float | None = None  # confidence threshold for this call
+    as_of: str | date | None = None  # "today" for time in the question ("last week")
 
     @classmethod
     def build(cls, overrides: Mapping[str, Any]) -> AskOptions:
@@ -76,6 +77,13 @@ class AskOptions:
                 raise OptionError(
                     f"abstain_below must be a number, not {self.abstain_below!r}"
                 ) from None
+        if self.as_of is not None and not isinstance(self.as_of, date):
+            from vectorstore.dates import parse_date
+
+            parsed = parse_date(str(self.as_of), "dmy")
+            if parsed is None:
+                raise OptionError(f"as_of: {self.as_of!r} is not a date (try 2025-03-20)")
+            object.__setattr__(self, "as_of", parsed.date())
         if isinstance(self.articles, str):
             object.__setattr__(self, "articles", (self.articles,))
         else:

@@ -73,6 +73,9 @@ class Answer:
     evidence: tuple[Evidence, ...] = ()
     mode: str = "extractive"
     search_query: str = ""
+    # the publication-date filter the question's own time set ("in March 2025"): since, until,
+    # from_question, and a note when no article fell in it (qa/question_time.py)
+    filters: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -125,9 +125,12 @@ def _period(found: date, period: str, text: str) -> Value:
     return found.isoformat()
 
 
-def resolve(text: str, published: datetime | date | None, ahead: bool = False) -> Value:
+def resolve(
+    text: str, published: datetime | date | None, ahead: bool = False, past: bool = False
+) -> Value:
     """The date of one expression, relative to `published` (see the module's rules); `ahead`:
-    its sentence speaks of the future, so a day or month without a year comes after."""
+    its sentence speaks of the future, so a day or month without a year comes after; `past`:
+    it comes before (a question about the news: "since January")."""
     core = re.sub(r"(?i)^(on|in|since|until|during|before)\s+", "", text.strip())
     relative = _RELATIVE.search(core) or not _HAS_YEAR.search(core)
     if published is None:
@@ -146,22 +149,25 @@ def resolve(text: str, published: datetime | date | None, ahead: bool = False) -
         target = list(calendar.day_name).index(weekday.group(0))
         back = (base.weekday() - target) % 7  # the same day counts: "on Friday" in Friday's paper
         return (base.date() - timedelta(days=back)).isoformat()
-    past = _parse(core, base, "past")
-    if past is None:
+    earlier = _parse(core, base, "past")
+    if earlier is None:
         return None
-    found, period = past
+    found, period = earlier
     if not _RELATIVE.search(core) and not _HAS_YEAR.search(core):  # "29 March", "October"
         future = _parse(core, base, "future")
         nearer = future and abs((future[0] - base.date()).days) < abs((found - base.date()).days)
-        if future and (ahead or nearer):
+        if future and not past and (ahead or nearer):
             found, period = future
     if period == "month" and re.search(r"\d", core.replace(str(found.year), "")):
         period = "day"  # "29 March 2025": a day, though its month and year are given
     return _period(found, "day" if period == "part_of_day" else period, core)
 
 
-def date_mentions(sentence: str, published: datetime | date | None) -> tuple[DateMention, ...]:
-    """Every date expression in `sentence`, resolved against its article's publication date."""
+def date_mentions(
+    sentence: str, published: datetime | date | None, past: bool = False
+) -> tuple[DateMention, ...]:
+    """Every date expression in `sentence`, resolved against its article's publication date
+    (`past`: a day or month without a year is the last one, as in a question about news)."""
     found = []
     ahead = bool(_FUTURE.search(sentence))
     for match in _EXPRESSION.finditer(sentence):
@@ -169,7 +175,7 @@ def date_mentions(sentence: str, published: datetime | date | None) -> tuple[Dat
         text = sentence[span[0] : span[1]]
         if text in ("May", "March") and not _month_context(sentence, match):
             continue  # "may" and "march" are also words
-        found.append(DateMention(text, span[0], span[1], resolve(text, published, ahead)))
+        found.append(DateMention(text, span[0], span[1], resolve(text, published, ahead, past)))
     return tuple(found)
 
 

@@ -341,9 +341,12 @@ def test_footnote_shows_source_and_date():
         replace(evidence, published=datetime(2025, 3, 14, tzinfo=UTC), source="Marrowby Gazette"), 1
     )
     assert dated.footnote() == (
-        '[1] T a (Marrowby Gazette, 2025-03-14) — "The bridge was built in 1923."'
+        '[1] T a (Marrowby Gazette, 2025-03-14) — "The bridge was built in 1923." · 1923 [1923]'
     )
-    assert citation_from(evidence, 2).footnote() == '[2] T a — "The bridge was built in 1923."'
+    # undated: the year is absolute, so it still resolves
+    assert citation_from(evidence, 2).footnote() == (
+        '[2] T a — "The bridge was built in 1923." · 1923 [1923]'
+    )
 
 
 def test_extractive_empty():

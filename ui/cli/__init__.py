@@ -100,6 +100,10 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
 @click.option("--since", help="Only articles published on or after this date.")
 @click.option("--until", help="Only articles published on or before this date.")
 @click.option("--source", help="Only articles from this source.")
+@click.option(
+    "--as-of",
+    help="The day 'last week' or 'since January' in the question counts from (default today).",
+)
 @click.option("--llm", help="Chat model, e.g. ollama:llama3.2 or openai:gpt-4o-mini.")
 @click.option("--llm-base-url", help="Base URL for the chat model's server.")
 @click.option(
@@ -118,11 +122,15 @@ def ask(
     since: str | None,
     until: str | None,
     source: str | None,
+    as_of: str | None,
     llm: str | None,
     llm_base_url: str | None,
     history: str | None,
 ) -> None:
-    """Answer QUESTION from the stored articles, with cited sentences."""
+    """Answer QUESTION from the stored articles, with cited sentences.
+
+    Time in the question ("in March 2025", "last week", "since January") filters the articles
+    by publication date; --since/--until replace it."""
     from qa.llm import chat_model_from_spec
 
     model = chat_model_from_spec(llm, llm_base_url) if llm else None
@@ -130,16 +138,34 @@ def ask(
     with _assistant(ctx, model, quick_start=True) as assistant:
         ids = _full_ids(assistant, article)
         answer = assistant.ask(
-            question, turns, k=k, articles=ids, since=since, until=until, source=source
+            question,
+            turns,
+            k=k,
+            articles=ids,
+            since=since,
+            until=until,
+            source=source,
+            as_of=as_of,
         )
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
+    if answer.filters.get("from_question"):
+        click.echo(_filter_line(answer.filters))
     click.echo(answer.text)
     if answer.citations:
         click.echo()
         for citation in answer.citations:
             click.echo(citation.footnote())
+
+
+def _filter_line(filters: dict[str, str]) -> str:
+    """How the question's own time filtered the search, and how to undo it."""
+    said = filters["from_question"]
+    if "note" in filters:
+        return f"({said!r}: {filters['note']})"
+    span = f"{filters.get('since', '…')} – {filters.get('until', '…')}"
+    return f"(articles published {span}, from {said!r}; --since/--until replace it)"
 
 
 @main.command()
