@@ -26,6 +26,7 @@ from qa.followup import Context, FollowUps, FollowUpSearch, history_text, resolv
 from qa.llm import fit_prompt
 from qa.options import UNSET, AskOptions
 from qa.question_time import question_time
+from qa.recency import prefer_recent
 from qa.search import ABSTAIN_BELOW, Searcher
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
@@ -287,6 +288,7 @@ class Assistant:
             found = FollowUpSearch(question, result, result.evidence, result.confidence)
             self.followups.remember((), question, filters, threshold, Context(), found)
         query, evidence, confidence = found.query, found.evidence, found.confidence
+        evidence = prefer_recent(question, evidence)  # "latest", "now": newer first
         timings = {
             "retrieve_ms": elapsed_ms(t0),
             **found.result.timings,
