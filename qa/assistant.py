@@ -28,6 +28,7 @@ from qa.options import UNSET, AskOptions
 from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.search import ABSTAIN_BELOW, Searcher
+from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
 from vectorstore.dates import day
@@ -45,6 +46,7 @@ if TYPE_CHECKING:  # LangChain, the retriever and the loaders load when first us
 
 MAX_QUESTION_CHARS = 2000
 DEFAULT_K = 5
+TIMELINE_K = 8  # sentences a timeline answer may cite
 SEARCH_K = 10  # evidence sentences searched for: the answer shows the best k of them
 
 __all__ = ["Assistant", "QuestionError", "clean_question"]
@@ -271,6 +273,10 @@ class Assistant:
         filters, asked_time, search_question = self._question_time(question, filters, options)
         llm = self.llm if options.llm is UNSET else options.llm
         mode = options.mode or ("llm" if llm is not None else "extractive")
+        if mode == "extractive" and options.mode is None and asks_for_timeline(question):
+            mode = "timeline"  # "How did X develop?": the cited sentences in date order
+        if mode == "timeline":
+            search_question = timeline_subject(search_question)
         if mode == "llm" and llm is None:
             raise QuestionError("answer mode 'llm' needs a chat model (--llm)")
         if self.store.is_empty():
@@ -301,6 +307,13 @@ class Assistant:
             )
             return
         t1 = time.perf_counter()
+        if mode == "timeline":
+            text, citations = timeline_answer(evidence, max(k, TIMELINE_K))
+            timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
+            yield Answer(
+                question, text, citations, False, timings, evidence, mode, query, asked_time
+            )
+            return
         if mode == "extractive":
             text, citations = extractive_answer(evidence[:k], question, self._sentence_before)
             timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))

@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 
 from qa.errors import OptionError
 
-Mode = Literal["extractive", "llm"]
+Mode = Literal["extractive", "llm", "timeline"]
 MODES: tuple[str, ...] = get_args(Mode)
 MAX_K = 50
 
@@ -39,7 +39,7 @@ class AskOptions:
     until: str | datetime | None = None  # only articles published on or before
     source: str | None = None  # only articles from this source
     llm: Any = UNSET  # a LangChain chat model for this call (None: extractive)
-    mode: Mode | None = None  # "extractive" or "llm" (default: "llm" when a model is set)
+    mode: Mode | None = None  # "extractive", "llm" (default when a model is set) or "timeline"
     abstain_below: float | None = None  # confidence threshold for this call
     as_of: str | date | None = None  # "today" for time in the question ("last week")
 

@@ -101,6 +101,9 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
 @click.option("--until", help="Only articles published on or before this date.")
 @click.option("--source", help="Only articles from this source.")
 @click.option(
+    "--timeline", is_flag=True, help="Cite the relevant sentences in date order, newest last."
+)
+@click.option(
     "--as-of",
     help="The day 'last week' or 'since January' in the question counts from (default today).",
 )
@@ -122,6 +125,7 @@ def ask(
     since: str | None,
     until: str | None,
     source: str | None,
+    timeline: bool,
     as_of: str | None,
     llm: str | None,
     llm_base_url: str | None,
@@ -146,6 +150,7 @@ def ask(
             until=until,
             source=source,
             as_of=as_of,
+            **({"mode": "timeline"} if timeline else {}),
         )
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
