@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 from prompts import load_prompt
 from qa.checked import stream_checked
 from qa.errors import QuestionError
-from qa.extractive import extractive_answer
+from qa.extractive import disagreement_answer, extractive_answer
 from qa.filters import Filters
 from qa.followup import Context, FollowUps, FollowUpSearch, history_text, resolve, user_turns
 from qa.llm import fit_prompt
 from qa.options import UNSET, AskOptions
 from qa.question_time import question_time
 from qa.recency import prefer_recent
+from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
@@ -207,6 +208,12 @@ class Assistant:
             chunk=row.chunk,
         )
 
+    def _reported(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
+        """Each citation with the other articles that hold its wording (`also_in`)."""
+        return tuple(
+            replace(c, also_in=also_in(self.store, c.article_id, c.sentence)) for c in citations
+        )
+
     def _question_time(
         self, question: str, filters: Filters, options: AskOptions
     ) -> tuple[Filters, dict[str, str], str]:
@@ -307,18 +314,31 @@ class Assistant:
             )
             return
         t1 = time.perf_counter()
-        if mode == "timeline":
-            text, citations = timeline_answer(evidence, max(k, TIMELINE_K))
+        if mode in ("timeline", "extractive"):
+            disputed = None
+            if mode == "timeline":
+                text, citations = timeline_answer(evidence, max(k, TIMELINE_K))
+            else:
+                disputed = differing(evidence[0], evidence[1:k])
+                if disputed is not None:  # the sources give different figures: show both
+                    text, citations = disagreement_answer(evidence[0], disputed)
+                else:
+                    text, citations = extractive_answer(
+                        evidence[:k], question, self._sentence_before
+                    )
+            citations = self._reported(citations)
             timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
             yield Answer(
-                question, text, citations, False, timings, evidence, mode, query, asked_time
-            )
-            return
-        if mode == "extractive":
-            text, citations = extractive_answer(evidence[:k], question, self._sentence_before)
-            timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
-            yield Answer(
-                question, text, citations, False, timings, evidence, mode, query, asked_time
+                question,
+                text,
+                citations,
+                False,
+                timings,
+                evidence,
+                mode,
+                query,
+                asked_time,
+                disputed is not None,
             )
             return
         from langchain_core.prompts import ChatPromptTemplate
@@ -343,6 +363,8 @@ class Assistant:
                         question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
                     )
                     return
+            if final:
+                citations = self._reported(citations)
             yield Answer(
                 question, text, citations, False, dict(timings), evidence, mode, query, asked_time
             )

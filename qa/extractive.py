@@ -90,3 +90,17 @@ def extractive_answer(
         chosen += extra
     text = " ".join(f"{quoted(e.sentence)} [{n}]" for n, e in enumerate(chosen, start=1))
     return text, tuple(citation_from(e, n) for n, e in enumerate(chosen, start=1))
+
+
+def disagreement_answer(best: Evidence, other: Evidence) -> tuple[str, tuple[Citation, ...]]:
+    """Two sources giving different figures for the same thing: both cited, each with its
+    source and date, and the answer says they differ (qa/reports.py finds them)."""
+    chosen = (best, other)
+
+    def who(e: Evidence) -> str:
+        when = e.published.date().isoformat() if e.published else "undated"
+        return f"{e.source or e.title}, {when}"
+
+    lines = [f"{who(e)}: {quoted(e.sentence)} [{n}]" for n, e in enumerate(chosen, start=1)]
+    text = "Sources differ. " + " ".join(lines)
+    return text, tuple(citation_from(e, n) for n, e in enumerate(chosen, start=1))

@@ -32,6 +32,16 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class AlsoIn:
+    """Another stored article holding the same (or near-same) sentence (qa/reports.py)."""
+
+    article_id: str
+    title: str
+    source: str
+    published: datetime | date | None
+
+
+@dataclass(frozen=True)
 class Citation:
     """`[n]` in an answer: always a sentence that exists verbatim at text[start:end]."""
 
@@ -48,6 +58,7 @@ class Citation:
     source: str = ""
     # the sentence's date expressions resolved against the article's date (qa/when.py)
     dates: tuple[DateMention, ...] = ()
+    also_in: tuple[AlsoIn, ...] = ()  # other articles with the same wording: wire copies
 
     def footnote(self) -> str:
         """`[1] Title (Source, 2025-03-14) — "the sentence"`: where and when it was said, then
@@ -58,7 +69,18 @@ class Citation:
             when = published.isoformat()
         about = ", ".join(part for part in (self.source, when) if part)
         dated = f" · {'; '.join(m.label() for m in self.dates)}" if self.dates else ""
-        return f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"{dated}'
+        return (
+            f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"{dated}'
+            + self.also_reported()
+        )
+
+    def also_reported(self) -> str:
+        """` · also reported by 2 sources: Valley Wire, Harrowgate Herald` (or "")."""
+        if not self.also_in:
+            return ""
+        names = list(dict.fromkeys(a.source or a.title for a in self.also_in))
+        count = len(self.also_in)
+        return f" · also reported by {count} source{'s' if count > 1 else ''}: {', '.join(names)}"
 
 
 @dataclass(frozen=True)
@@ -76,12 +98,16 @@ class Answer:
     # the publication-date filter the question's own time set ("in March 2025"): since, until,
     # from_question, and a note when no article fell in it (qa/question_time.py)
     filters: dict[str, str] = field(default_factory=dict)
+    disagreement: bool = False  # the best sources give different figures (both cited)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for item in (*data["citations"], *data["evidence"]):
             value = item.get("published")
             item["published"] = value.isoformat() if value else None
+            for other in item.get("also_in", ()):
+                when = other.get("published")
+                other["published"] = when.isoformat() if when else None
         return data
 
 

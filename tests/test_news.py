@@ -1,0 +1,119 @@
+"""News-aware answers on samples/news (one story, four outlets, a wire copy republished twice,
+a figure reported differently, a correction): who else reported a sentence, sources that
+disagree, dates, timelines, and the eval's figures per question type."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from qa.reports import differing
+from qa.types import Evidence
+
+NEWS = Path(__file__).resolve().parent.parent / "samples" / "news"
+EVACUATED = "How many homes were evacuated below the Oriel Dam?"
+HOLDS = "How much water does the Oriel Dam hold back?"
+
+
+def ev(article: str, sentence: str) -> Evidence:
+    published = datetime(2025, 5, 9, tzinfo=UTC)
+    return Evidence(article, 0, sentence, 0, len(sentence), 1.0, article, published, "", "")
+
+
+@pytest.mark.unit
+def test_differing_figures_need_the_same_thing_counted():
+    best = ev("a", "About 400 homes below the dam were evacuated on Thursday, the council said.")
+    other = ev("b", "LOWER BRISK — About 340 homes below the dam were evacuated on Thursday.")
+    same = ev("c", "About 400 homes below the dam were evacuated on Thursday, officials said.")
+    unrelated = ev("d", "The club sold 340 homes to a developer in a deal agreed last year.")
+    assert differing(best, [other]) is other
+    assert differing(best, [same]) is None  # the same figure: a copy, not a dispute
+    assert differing(best, [unrelated]) is None  # "homes", but not the same claim
+    assert differing(best, [ev("a", other.sentence)]) is None  # its own article
+
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory, embedder) -> Iterator:
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    with pytest.MonkeyPatch.context() as patch:
+        share_model(patch, embedder)
+        built = Assistant(home=tmp_path_factory.mktemp("news") / "home")
+    with built:
+        report = built.ingest([NEWS / "articles"])
+        assert not report.failed and len(report.added) == 8
+        yield built
+
+
+@pytest.mark.integration
+def test_a_wire_sentence_lists_who_else_reported_it(assistant):
+    answer = assistant.ask(HOLDS)
+    first = answer.citations[0]
+    assert "9 million cubic metres" in first.sentence
+    assert not answer.disagreement
+    others = {a.source for a in first.also_in}
+    sources = {first.source} | others
+    assert sources == {"Valley Wire", "Carrowick Courier", "Harrowgate Herald"}
+    assert first.article_id not in {a.article_id for a in first.also_in}
+    assert "also reported by 2 sources" in first.footnote()
+    keys = [(c.article_id, c.sentence_index) for c in answer.citations]
+    assert len(keys) == len(set(keys))  # never the same sentence twice
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert len(data["citations"][0]["also_in"]) == 2
+
+
+@pytest.mark.integration
+def test_sources_that_disagree_are_both_cited(assistant):
+    answer = assistant.ask(EVACUATED)
+    assert answer.disagreement
+    assert answer.text.startswith("Sources differ.")
+    assert len(answer.citations) == 2
+    figures = {"400" if "400 homes" in c.sentence else "340" for c in answer.citations}
+    assert figures == {"340", "400"}
+    assert len({c.article_id for c in answer.citations}) == 2
+    for citation in answer.citations:  # each with its source and date
+        assert f"{citation.source}, {citation.published.date().isoformat()}:" in answer.text
+    # the wire copy of the 340 figure was republished: the citation says so
+    wire = next(c for c in answer.citations if "340" in c.sentence)
+    assert len(wire.also_in) == 2
+
+
+@pytest.mark.integration
+def test_relative_dates_and_timeline_on_the_story(assistant):
+    found = assistant.ask("When were the cracks in the Oriel Dam spillway found?")
+    assert [m.value for m in found.citations[0].dates] == ["2025-05-05"]  # "on Monday"
+    story = assistant.ask("How did the Oriel Dam story develop?")
+    assert story.mode == "timeline" and len(story.citations) >= 4
+    assert story.citations[0].published.date().isoformat() == "2025-05-06"
+    assert story.citations[-1].published >= story.citations[0].published
+
+
+@pytest.mark.integration
+def test_eval_reports_each_news_question_type(tmp_path):
+    from ui.cli import main
+
+    done = CliRunner().invoke(
+        main,
+        [
+            "--home",
+            str(tmp_path / "home"),
+            "eval",
+            str(NEWS / "questions.jsonl"),
+            "--corpus",
+            str(NEWS / "articles"),
+            "--json",
+            "--quiet",
+        ],
+    )
+    assert done.exit_code == 0, done.output
+    summary = json.loads(done.output[done.output.index("{") :])["summary"]
+    by_type = summary["by_type"]
+    assert {"wire", "disagreement", "correction", "date", "time_filter", "recency"} <= set(by_type)
+    assert by_type["disagreement"]["first_citation_hit"] == 1.0
+    assert by_type["wire"]["first_citation_hit"] == 1.0
