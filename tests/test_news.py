@@ -117,3 +117,28 @@ def test_eval_reports_each_news_question_type(tmp_path):
     assert {"wire", "disagreement", "correction", "date", "time_filter", "recency"} <= set(by_type)
     assert by_type["disagreement"]["first_citation_hit"] == 1.0
     assert by_type["wire"]["first_citation_hit"] == 1.0
+
+
+@pytest.mark.unit
+def test_the_sources_panel_says_when_sources_differ_or_a_time_filtered():
+    from qa.types import AlsoIn, Answer, citation_from
+    from ui.render import sources_html
+
+    base = citation_from(ev("a", "About 400 homes were evacuated <i>quickly</i>."), 1)
+    copy = AlsoIn("b", "Copy", "Harrowgate Herald", None)
+    cited = (base.__class__(**{**base.__dict__, "also_in": (copy,)}),)
+    answer = Answer("q", "…", cited, False, disagreement=True, filters={})
+    shown = sources_html(answer, None)
+    assert "Sources differ:" in shown
+    assert "Also reported by 1 source: Harrowgate Herald" in shown
+    assert "<i>" not in shown
+    timed = Answer(
+        "q",
+        "…",
+        (base,),
+        False,
+        filters={"from_question": "in May 2025", "since": "2025-05-01", "until": "2025-05-31"},
+    )
+    note = sources_html(timed, None)
+    assert "Only articles published 2025-05-01 – 2025-05-31" in note
+    assert "Sources differ" not in note

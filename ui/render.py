@@ -155,12 +155,37 @@ def sources_html(
     items = [_source_item(c, paragraph_of, bool(views.get(c.article_id))) for c in answer.citations]
     return (
         "<div class='citeqa-sources' style='overflow-wrap:anywhere;min-width:0'>"
-        "<ol class='citeqa-list' style='list-style:none;padding-left:0'>"
+        + _answer_notes(answer)
+        + "<ol class='citeqa-list' style='list-style:none;padding-left:0'>"
         + "".join(items)
         + "</ol>"
         + "".join(views.values())
         + "</div>"
     )
+
+
+def _answer_notes(answer: Answer) -> str:
+    """What the reader should know before the sources: the sources disagree; the question's
+    own time filtered the articles (and how to change it)."""
+    notes = []
+    if getattr(answer, "disagreement", False):
+        notes.append(
+            "<p class='citeqa-disagreement'><strong>Sources differ:</strong> "
+            "the cited articles give different figures.</p>"
+        )
+    filters = getattr(answer, "filters", {}) or {}
+    if filters.get("from_question"):
+        said = html.escape(filters["from_question"])
+        if "note" in filters:
+            text = f"“{said}”: {html.escape(filters['note'])}."
+        else:
+            span = html.escape(f"{filters.get('since', '…')} – {filters.get('until', '…')}")
+            text = (
+                f"Only articles published {span} (from “{said}” in the question). To search "
+                "other dates, fill Published since/until or leave the time out of the question."
+            )
+        notes.append(f"<p class='citeqa-filter'>{text}</p>")
+    return "".join(notes)
 
 
 def article_view(article: Any, text: str, cited: Sequence[Citation]) -> str:
@@ -247,6 +272,14 @@ def _source_item(
         if c.dates
         else ""
     )
+    also = (
+        "<p class='citeqa-also'>"
+        + html.escape("A" + c.also_reported().removeprefix(" · a"))
+        + "</p>"
+        if c.also_in
+        else ""
+    )
+    dates += also
     opener = (
         f" <button type='button' class='citeqa-open' "
         f"aria-controls='{article_anchor(c.article_id)}'>Whole article</button>"
