@@ -57,7 +57,7 @@ class GradioProgress:
 
 def build_app(assistant: Assistant) -> gr.Blocks:
     llm_ready = assistant.llm is not None
-    modes = ["extractive", "llm"] if llm_ready else ["extractive"]
+    modes = ["extractive", "llm", "timeline"] if llm_ready else ["extractive", "timeline"]
 
     def answer_ui(
         question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
