@@ -47,7 +47,8 @@ def test_k_given_as_text_or_float_from_a_form_is_a_whole_number():
 
 def test_mode_is_one_of_the_known_modes():
     assert AskOptions.build({"mode": "llm"}).mode == "llm"
-    with pytest.raises(OptionError, match="mode must be one of extractive, llm, timeline, not 'chat'"):
+    known = "mode must be one of extractive, llm, timeline, not 'chat'"
+    with pytest.raises(OptionError, match=known):
         AskOptions.build({"mode": "chat"})
 
 
