@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from prompts import load_prompt
 from qa.checked import stream_checked
+from qa.corrections import correction_for
 from qa.errors import QuestionError
-from qa.extractive import disagreement_answer, extractive_answer
+from qa.extractive import disagreement_answer, extractive_answer, quoted
 from qa.filters import Filters
 from qa.followup import Context, FollowUps, FollowUpSearch, history_text, resolve, user_turns
 from qa.llm import fit_prompt
@@ -31,7 +32,7 @@ from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
-from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence
+from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence, citation_from
 from vectorstore.dates import day
 from vectorstore.embed import FastStartEmbedder, SentenceTransformerEmbedder
 from vectorstore.settings import Settings
@@ -191,9 +192,28 @@ class Assistant:
 
     def _sentence_before(self, evidence: Evidence) -> Evidence | None:
         """The stored sentence before `evidence` in its article (None for the first)."""
-        if evidence.sentence_index <= 0:
+        return self._neighbour(evidence, -1)
+
+    def _sentence_after(self, evidence: Evidence) -> Evidence | None:
+        """The stored sentence after `evidence` in its article (None for the last)."""
+        return self._neighbour(evidence, 1)
+
+    def _stored_evidence(self, article_id: str, index: int) -> Evidence | None:
+        """A stored sentence as Evidence (score 0), with its article's title, date, source."""
+        article = self.store.articles([article_id]).get(article_id)
+        if article is None:
             return None
-        key = (evidence.article_id, evidence.sentence_index - 1)
+        blank = Evidence(
+            article_id, index, "", 0, 0, 0.0, article.title, article.published, article.url,
+            article.source,
+        )  # fmt: skip
+        return self._neighbour(blank, 0)
+
+    def _neighbour(self, evidence: Evidence, step: int) -> Evidence | None:
+        """The stored sentence `step` places from `evidence` in its article, or None."""
+        if evidence.sentence_index + step < 0:
+            return None
+        key = (evidence.article_id, evidence.sentence_index + step)
         row = self.store.sentence_rows([key]).get(key)
         text = self.store.text(evidence.article_id)
         if row is None or text is None:
@@ -207,6 +227,38 @@ class Assistant:
             paragraph=row.paragraph,
             chunk=row.chunk,
         )
+
+    def _corrected(
+        self, text: str, citations: tuple[Citation, ...], evidence: Sequence[Evidence]
+    ) -> tuple[str, tuple[Citation, ...]]:
+        """When [1] repeats a claim a later stored note says was wrong, the correcting
+        sentence is cited after the answer and [1] says so (qa/corrections.py)."""
+        if not citations:
+            return text, citations
+        first = citations[0]
+        cited = next(
+            (
+                e
+                for e in evidence
+                if (e.article_id, e.sentence_index) == (first.article_id, first.sentence_index)
+            ),
+            None,
+        )
+        if cited is None:
+            return text, citations
+        found = correction_for(self.store, cited, self._sentence_after, self._stored_evidence)
+        if found is None:
+            return text, citations
+        _, fact = found
+        if any((c.article_id, c.sentence_index) == (fact.article_id, fact.sentence_index)
+               for c in citations):  # fmt: skip
+            return text, citations
+        n = len(citations) + 1
+        when = fact.published.date().isoformat() if fact.published else "undated"
+        said = f"Corrected later ({fact.source or fact.title}, {when}):"
+        text = f"{text} {said} {quoted(fact.sentence)} [{n}]"
+        fixed = replace(first, corrected_by=n)
+        return text, (fixed, *citations[1:], citation_from(fact, n))
 
     def _reported(self, citations: tuple[Citation, ...]) -> tuple[Citation, ...]:
         """Each citation with the other articles that hold its wording (`also_in`)."""
@@ -224,7 +276,7 @@ class Assistant:
             given = {"since": filters.since, "until": filters.until}
             return filters, {k: v.date().isoformat() for k, v in given.items() if v}, question
         as_of = options.as_of if isinstance(options.as_of, date) else None  # checked by options
-        asked = question_time(question, as_of)
+        asked = question_time(question, as_of) if options.time_in_question else None
         if asked is None:
             return filters, {}, question
         timed = replace(filters, since=asked.since, until=asked.until)
@@ -324,8 +376,9 @@ class Assistant:
                     text, citations = disagreement_answer(evidence[0], disputed)
                 else:
                     text, citations = extractive_answer(
-                        evidence[:k], question, self._sentence_before
+                        evidence[:k], question, self._sentence_before, self._sentence_after
                     )
+                    text, citations = self._corrected(text, citations, evidence)
             citations = self._reported(citations)
             timings.update(compose_ms=elapsed_ms(t1), total_ms=elapsed_ms(started))
             yield Answer(

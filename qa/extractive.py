@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
+from qa.corrections import corrected_fact
 from qa.followup import names
 from qa.types import Citation, Evidence, citation_from
 
@@ -67,15 +69,22 @@ def refers_back(sentence: str) -> bool:
 
 
 def extractive_answer(
-    evidence: Sequence[Evidence], question: str = "", before: Before | None = None
+    evidence: Sequence[Evidence],
+    question: str = "",
+    before: Before | None = None,
+    after: Before | None = None,
 ) -> tuple[str, tuple[Citation, ...]]:
-    """The answer text and its citations. `before(e)` gives the sentence before `e` in its
-    article (None for a first sentence); without it no referent is added."""
+    """The answer text and its citations. `before(e)`/`after(e)` give the sentence before/after
+    `e` in its article (None at either end); without them no referent or corrected fact is
+    added."""
     if not evidence:
         return "", ()
     best = evidence[0]
     chosen = [best]
-    if before is not None and refers_back(best.sentence):
+    fact = corrected_fact(best, after) if after is not None else None
+    if fact is not None:  # "Correction: an earlier version said…" → "It was completed in 1962."
+        chosen = [replace(fact, score=best.score), best]
+    elif before is not None and refers_back(best.sentence):
         referent = before(best)
         if referent is not None and names(referent.sentence):
             chosen.append(referent)

@@ -42,6 +42,7 @@ class AskOptions:
     mode: Mode | None = None  # "extractive", "llm" (default when a model is set) or "timeline"
     abstain_below: float | None = None  # confidence threshold for this call
     as_of: str | date | None = None  # "today" for time in the question ("last week")
+    time_in_question: bool = True  # False: "in March 2025" in the question filters nothing
 
     @classmethod
     def build(cls, overrides: Mapping[str, Any]) -> AskOptions:
@@ -84,6 +85,10 @@ class AskOptions:
             if parsed is None:
                 raise OptionError(f"as_of: {self.as_of!r} is not a date (try 2025-03-20)")
             object.__setattr__(self, "as_of", parsed.date())
+        if not isinstance(self.time_in_question, bool):
+            raise OptionError(
+                f"time_in_question must be true or false, not {self.time_in_question!r}"
+            )
         if isinstance(self.articles, str):
             object.__setattr__(self, "articles", (self.articles,))
         else:

@@ -59,6 +59,7 @@ class Citation:
     # the sentence's date expressions resolved against the article's date (qa/when.py)
     dates: tuple[DateMention, ...] = ()
     also_in: tuple[AlsoIn, ...] = ()  # other articles with the same wording: wire copies
+    corrected_by: int = 0  # the [n] of a later correction of this sentence's claim (or 0)
 
     def footnote(self) -> str:
         """`[1] Title (Source, 2025-03-14) — "the sentence"`: where and when it was said, then
@@ -72,6 +73,7 @@ class Citation:
         return (
             f'[{self.n}] {self.title}{f" ({about})" if about else ""} — "{self.sentence}"{dated}'
             + self.also_reported()
+            + (f" · corrected later, see [{self.corrected_by}]" if self.corrected_by else "")
         )
 
     def also_reported(self) -> str:

@@ -142,3 +142,128 @@ def test_the_sources_panel_says_when_sources_differ_or_a_time_filtered():
     note = sources_html(timed, None)
     assert "Only articles published 2025-05-01 – 2025-05-31" in note
     assert "Sources differ" not in note
+
+
+@pytest.mark.unit
+def test_a_lightly_edited_copy_shares_its_fingerprint_and_another_story_does_not():
+    from vectorstore.near_duplicates import fingerprint
+
+    lines = [json.loads(line) for line in (NEWS / "articles" / "oriel_dam.jsonl").open()]
+    wire = fingerprint(lines[1]["text"])
+    edited = fingerprint(lines[2]["text"])  # the same wire story, "said on Friday", a new end
+    other = fingerprint(lines[0]["text"])  # the first report of the cracks
+    assert wire.similarity(edited.signature) >= 0.5
+    assert wire.similarity(other.signature) < 0.2
+    assert set(wire.bands) & set(edited.bands)  # filed where a lookup finds it
+
+
+@pytest.mark.integration
+def test_wire_copies_are_grouped_at_ingest_and_listed_as_one_story(assistant):
+    from vectorstore.near_duplicates import story_labels
+
+    rows = assistant.articles()
+    labels = story_labels(rows)
+    grouped = [a for a in rows if a.id in labels]
+    assert {a.source for a in grouped} == {"Valley Wire", "Carrowick Courier", "Harrowgate Herald"}
+    assert len({a.story for a in grouped}) == 1 and len(grouped) == 3
+    assert set(labels.values()) == {"story 1 (3 articles)"}
+    stories = assistant.store.stories([grouped[0].id])
+    assert sorted(stories[grouped[0].id]) == sorted(a.id for a in grouped)
+
+
+@pytest.mark.integration
+def test_a_correction_note_gives_the_corrected_fact_first(assistant):
+    answer = assistant.ask("When was the Oriel Dam completed?")
+    first, note = answer.citations[:2]
+    assert first.sentence == "It was completed in 1962."
+    assert note.sentence.startswith("Correction: an earlier version of this article said")
+    assert answer.text.startswith("It was completed in 1962. [1]")
+
+
+@pytest.mark.integration
+def test_a_claim_corrected_later_says_so_and_cites_the_correction(assistant):
+    answer = assistant.ask(HOLDS)
+    first = answer.citations[0]
+    assert "built in 1958" in first.sentence
+    fix = answer.citations[first.corrected_by - 1]
+    assert (
+        first.corrected_by == len(answer.citations) and fix.sentence == "It was completed in 1962."
+    )
+    assert (
+        f"Corrected later (Carrowick Courier, 2025-05-12): It was completed in 1962. [{fix.n}]"
+        in answer.text
+    )
+    assert f"corrected later, see [{fix.n}]" in first.footnote()
+    # the first report of the cracks predates nothing to correct: no correction attached
+    plain = assistant.ask("How long is the longest crack in the Oriel Dam spillway?")
+    assert all(c.corrected_by == 0 for c in plain.citations)
+
+
+@pytest.mark.integration
+def test_time_in_the_question_can_be_switched_off(assistant):
+    asked = "What did the water board say about the Oriel Dam in June 2025?"
+    timed = assistant.ask(asked)
+    assert timed.filters.get("from_question") == "in June 2025"
+    untimed = assistant.ask(asked, time_in_question=False)
+    assert untimed.filters == {}
+
+
+def _article(title: str, url: str, published: str, text: str, source: str = "Tollard Times"):
+    return {"title": title, "url": url, "published": published, "source": source, "text": text}
+
+
+@pytest.mark.integration
+def test_a_later_version_of_the_same_url_replaces_the_earlier_one(tmp_path, embedder):
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    url = "https://news.example/tollard-times/dam-bill"
+    first = _article("Dam bill", url, "2025-05-27T09:00:00Z", "The repair bill is £6.8 million.")
+    second = _article(
+        "Dam bill (updated)",
+        url,
+        "2025-05-27T15:00:00Z",
+        "The repair bill is £7.1 million, the board said in an update.",
+    )
+    older = _article("Dam bill (draft)", url, "2025-05-26T20:00:00Z", "The bill is unknown.")
+    for name, item in (("v1.json", first), ("v2.json", second), ("v0.json", older)):
+        (tmp_path / name).write_text(json.dumps(item), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        share_model(patch, embedder)
+        built = Assistant(home=tmp_path / "home")
+    with built:
+        assert len(built.ingest([tmp_path / "v1.json"]).added) == 1
+        report = built.ingest([tmp_path / "v2.json"])
+        assert len(report.replaced) == 1 and not report.added
+        titles = [a.title for a in built.articles()]
+        assert titles == ["Dam bill (updated)"]
+        stale = built.ingest([tmp_path / "v0.json"])  # an older version arrives late
+        assert len(stale.older) == 1 and not stale.added and not stale.replaced
+        assert "1 older versions not stored" in stale.summary()
+        assert [a.title for a in built.articles()] == ["Dam bill (updated)"]
+        other = _article("Dam bill", url, "2025-05-28T09:00:00Z", "Other text.", "Valley Wire")
+        (tmp_path / "other.json").write_text(json.dumps(other), encoding="utf-8")
+        assert len(built.ingest([tmp_path / "other.json"]).added) == 1  # another source: kept
+        assert len(built.articles()) == 2
+
+
+@pytest.mark.integration
+def test_two_versions_in_one_ingest_store_only_the_later(tmp_path, embedder):
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    url = "https://news.example/valley-wire/levels"
+    lines = [
+        _article("Levels", url, "2025-06-02T10:00:00Z", "The reservoir is 3 metres low.", "VW"),
+        _article("Levels", url, "2025-06-01T10:00:00Z", "The reservoir is 4 metres low.", "VW"),
+    ]
+    path = tmp_path / "levels.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        share_model(patch, embedder)
+        built = Assistant(home=tmp_path / "home")
+    with built:
+        report = built.ingest([path])
+        assert len(report.added) == 1 and len(report.older) == 1
+        [stored] = built.articles()
+        assert built.store.text(stored.id) == "The reservoir is 3 metres low."

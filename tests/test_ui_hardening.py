@@ -65,7 +65,7 @@ def answer_of(*citations):
 
 def row(title: str, source: str = "Gazette", id_: str = "0123456789abcdef"):
     return SimpleNamespace(
-        id=id_, title=title, published=None, source=source, sentences=2, chunks=1
+        id=id_, title=title, published=None, source=source, sentences=2, chunks=1, story=""
     )
 
 

@@ -128,3 +128,28 @@ def test_bridge_view_marks_the_cited_sentence(page, server):
     view = page.locator("#citeqa-sources section.citeqa-article:visible")
     expect(view).to_have_count(1)
     assert BRIDGE_SENTENCE in view.locator("mark").all_inner_texts()
+
+
+def test_a_time_filter_from_the_question_can_be_removed_in_one_click(page, server):
+    from playwright.sync_api import expect
+
+    question = "What did the council approve for the Old Tanner Bridge in March 2025?"
+    timed = server.assistant.ask(question)
+    assert timed.filters.get("since") == "2025-03-01"  # the bridge article is from March 2025
+    all_dates = page.locator("#citeqa-all-dates")
+    expect(all_dates).to_be_hidden()
+    ask_in_browser(page, question)
+    chip = page.locator("#citeqa-sources .citeqa-chip")
+    expect(chip).to_contain_text("Only articles published 2025-03-01 – 2025-03-31")
+    expect(all_dates).to_be_visible()
+    all_dates.click()
+    expect(chip).to_have_count(0)  # asked again with no filter: no chip
+    expect(all_dates).to_be_hidden()
+    users = page.locator("#citeqa-chat [data-testid='user']")
+    expect(users).to_have_count(1)  # the same turn, answered again, not a second question
+    expect(users.last).to_contain_text("Old Tanner Bridge in March")
+    expect(page.locator("#citeqa-chat [data-testid='bot']")).to_have_count(1)
+    untimed = server.assistant.ask(question, time_in_question=False)
+    assert untimed.filters == {}
+    shown = "No sources" if untimed.abstained else untimed.citations[0].sentence[:40]
+    expect(page.locator("#citeqa-sources")).to_contain_text(shown)

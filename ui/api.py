@@ -68,7 +68,12 @@ def text_arg(name: str, value: Any, limit: int = MAX_FILTER_CHARS) -> str:
 
 
 def ask_options(
-    k: Any, mode: Any = None, since: Any = "", until: Any = "", source: Any = ""
+    k: Any,
+    mode: Any = None,
+    since: Any = "",
+    until: Any = "",
+    source: Any = "",
+    time_in_question: Any = True,
 ) -> dict[str, Any]:
     """Keyword options for `Assistant.ask`/`stream`, validated by AskOptions."""
     if isinstance(k, float) and k.is_integer():
@@ -83,6 +88,7 @@ def ask_options(
         "since": text_arg("since", since) or None,
         "until": text_arg("until", until) or None,
         "source": text_arg("source", source) or None,
+        "time_in_question": True if time_in_question is None else time_in_question,
     }
     if k is None:
         raise InputError("k must be a whole number, not null")
@@ -93,6 +99,7 @@ def ask_options(
         "since": options.since,
         "until": options.until,
         "source": options.source,
+        "time_in_question": options.time_in_question,
     }
 
 

@@ -17,7 +17,7 @@ import gradio as gr
 
 from qa.assistant import MAX_QUESTION_CHARS, Assistant
 from ui.api import article_ids, ask_options, checked
-from ui.chat import Update, answer_updates
+from ui.chat import Update, answer_updates, time_filtered, without_last_turn
 from ui.examples import example_questions
 from ui.render import (
     CSS,
@@ -32,7 +32,7 @@ from ui.render import (
 from ui.uploads import discard_uploads, upload_result
 from vectorstore.loaders import SUPPORTED
 
-ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks"]
+ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks", "story"]
 UPLOAD_TYPES = [s for s in SUPPORTED if s != ".markdown"]
 # uploads nobody added are removed after an hour; all of them when the server stops
 DELETE_CACHE = (600, 3600)
@@ -64,6 +64,26 @@ def build_app(assistant: Assistant) -> gr.Blocks:
     ) -> Iterator[Update]:
         yield from answer_updates(
             assistant, question, history, k, mode, since, until, source, ui=True
+        )
+
+    def answer_all_dates(
+        last: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
+    ) -> Iterator[Update]:
+        """The last question again, without the time filter its own words set."""
+        if not time_filtered(last):
+            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+            return
+        yield from answer_updates(
+            assistant,
+            last.get("question", ""),
+            without_last_turn(history),
+            k,
+            mode,
+            since,
+            until,
+            source,
+            ui=True,
+            time_in_question=False,
         )
 
     def answer_api(
@@ -146,6 +166,10 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                     )
                     with gr.Row():
                         clear = gr.Button("Clear conversation", elem_id="citeqa-clear")
+                        # shown when the question's own time ("in March 2025") filtered it
+                        all_dates = gr.Button(
+                            "Search all dates", elem_id="citeqa-all-dates", visible=False
+                        )
                     examples = example_questions(assistant)
                     if examples:  # each one asked and answered with a citation (ui/examples.py)
                         gr.Examples(examples, inputs=question, label="Example questions")
@@ -187,7 +211,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 elem_id="citeqa-articles",
                 wrap=True,
                 latex_delimiters=[],
-                column_widths=["16%", "36%", "12%", "16%", "10%", "10%"],
+                column_widths=["14%", "30%", "11%", "14%", "8%", "7%", "16%"],
             )
             chosen = gr.Dropdown(
                 choices=_ids(),
@@ -210,6 +234,22 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             concurrency_limit=4,
             concurrency_id="answers",
         )
+        asking.then(
+            lambda answer: gr.update(visible=time_filtered(answer)),
+            last,
+            all_dates,
+            api_visibility="private",
+        )
+        all_dates.click(
+            answer_all_dates,
+            [last, chat, k, mode, since, until, source],
+            outputs,
+            api_visibility="private",
+            preprocess=False,
+            show_progress_on=[chat],
+            concurrency_limit=4,
+            concurrency_id="answers",
+        ).then(lambda: gr.update(visible=False), None, all_dates, api_visibility="private")
         api_inputs = [question, api_history, k, mode, since, until, source]
         api_chat.click(
             answer_api,
@@ -226,7 +266,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             outputs,
             api_name="clear",
             cancels=[asking],
-        )
+        ).then(lambda: gr.update(visible=False), None, all_dates, api_visibility="private")
         add.click(
             upload,
             files,

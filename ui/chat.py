@@ -51,6 +51,7 @@ def answer_updates(
     source: Any,
     *,
     ui: bool,
+    time_in_question: Any = True,
 ) -> Iterator[Update]:
     """The updates of one question, streamed sentence by sentence."""
     skip = gr.skip()
@@ -67,7 +68,7 @@ def answer_updates(
             for m in messages
             if m.get("role") == "user"
         ]
-        options = ask_options(k, mode, since, until, source)
+        options = ask_options(k, mode, since, until, source, time_in_question)
     except (InputError, QuestionError) as err:
         yield _failed(messages, shown, err, question, empty_panel)
         return
@@ -93,6 +94,24 @@ def answer_updates(
     messages[-1] = {"role": "assistant", "content": text}
     panel = sources_html(final, assistant.paragraph_of, article_lookup(assistant))
     yield (messages, skip if ui else "", panel, final.to_dict())
+
+
+def without_last_turn(history: Any) -> Any:
+    """The conversation without its last question and answer (to ask that question again)."""
+    if not isinstance(history, list):
+        return history
+    cut = len(history)
+    while cut and isinstance(history[cut - 1], dict) and history[cut - 1].get("role") != "user":
+        cut -= 1
+    return history[: max(cut - 1, 0)]
+
+
+def time_filtered(last: Any) -> bool:
+    """The last answer's articles were filtered by a time named in its question."""
+    filters = last.get("filters") if isinstance(last, dict) else None
+    return bool(
+        isinstance(filters, dict) and filters.get("from_question") and "note" not in filters
+    )
 
 
 def article_lookup(assistant: Assistant) -> Callable[[str], tuple[Any, str] | None]:

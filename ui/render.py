@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from qa.types import Answer, Citation
 from vectorstore.dates import day
+from vectorstore.near_duplicates import story_labels
 
 # every character a markdown renderer (marked, GFM) gives a meaning, plus ':', '/', '@' that
 # make GFM autolinks (https://…, www.…, a@b.c) and '$' that makes math
@@ -141,8 +142,10 @@ def sources_html(
             "<p>Sources of the latest answer appear here.</p></div>"
         )
     if answer.abstained or not answer.citations:
-        return (
-            "<div class='citeqa-sources citeqa-none'><p><strong>No sources.</strong> "
+        return (  # a time filter from the question stays removable: it may be why
+            "<div class='citeqa-sources citeqa-none'>"
+            + _answer_notes(answer)
+            + "<p><strong>No sources.</strong> "
             "The articles do not answer this question, so nothing is cited.</p></div>"
         )
     views: dict[str, str] = {}
@@ -181,8 +184,9 @@ def _answer_notes(answer: Answer) -> str:
         else:
             span = html.escape(f"{filters.get('since', '…')} – {filters.get('until', '…')}")
             text = (
-                f"Only articles published {span} (from “{said}” in the question). To search "
-                "other dates, fill Published since/until or leave the time out of the question."
+                f"<span class='citeqa-chip'>Only articles published {span} (from “{said}” in "
+                "the question)</span> Remove this filter with <em>Search all dates</em> below "
+                "the question, or set Published since/until."
             )
         notes.append(f"<p class='citeqa-filter'>{text}</p>")
     return "".join(notes)
@@ -279,7 +283,12 @@ def _source_item(
         if c.also_in
         else ""
     )
-    dates += also
+    corrected = (
+        f"<p class='citeqa-corrected'><strong>Corrected later:</strong> see [{c.corrected_by}]</p>"
+        if getattr(c, "corrected_by", 0)
+        else ""
+    )
+    dates += also + corrected
     opener = (
         f" <button type='button' class='citeqa-open' "
         f"aria-controls='{article_anchor(c.article_id)}'>Whole article</button>"
@@ -296,11 +305,17 @@ def _source_item(
 
 def articles_table(rows: Sequence) -> list[list[object]]:
     """The stored articles, every field whole (the /articles API)."""
-    return [[a.id, a.title, day(a.published), a.source, a.sentences, a.chunks] for a in rows]
+    labels = story_labels(rows)
+    return [
+        [a.id, a.title, day(a.published), a.source, a.sentences, a.chunks, labels.get(a.id, "")]
+        for a in rows
+    ]
 
 
 def articles_view(rows: Sequence) -> list[list[object]]:
-    """The articles table as shown: titles and sources without controls and cut."""
+    """The articles table as shown: titles and sources without controls and cut; near
+    copies of one story share a "story n (k articles)" label."""
+    labels = story_labels(rows)
     return [
         [
             a.id,
@@ -309,6 +324,7 @@ def articles_view(rows: Sequence) -> list[list[object]]:
             cut(plain(a.source).strip(), CELL_CHARS // 2),
             a.sentences,
             a.chunks,
+            labels.get(a.id, ""),
         ]
         for a in rows
     ]

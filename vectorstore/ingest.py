@@ -17,6 +17,7 @@ import numpy as np
 from vectorstore.chunks import group_chunks
 from vectorstore.embed import Embedder
 from vectorstore.loaders import find_files, load_file
+from vectorstore.near_duplicates import fingerprint
 from vectorstore.sentences import split_sentences
 from vectorstore.store import ArticleStore, PreparedArticle
 from vectorstore.types import Article, IngestReport, LoadError, Sentence
@@ -63,6 +64,7 @@ def ingest_paths(
         replaced=report.replaced,
         failed=(*failed, *report.failed),
         sentences=report.sentences,
+        older=report.older,
         seconds=time.perf_counter() - started,
         extra=report.extra,
         skipped=tuple(sorted(skipped.items())),
@@ -103,7 +105,7 @@ def ingest_articles(
             t0 = time.perf_counter()
             prepared = _prepare(batch, split, embedder, store.settings.chunk_tokens, advance)
             embed_seconds += time.perf_counter() - t0
-            store.write(prepared)
+            store.write(prepared, incoming.retire)
             batch, batch_size = [], 0
 
     store.settle(incoming)
@@ -114,6 +116,7 @@ def ingest_articles(
         failed=tuple(failed),
         sentences=total_sentences,
         seconds=time.perf_counter() - started,
+        older=incoming.older,
         extra={
             "embed_seconds": embed_seconds,
             "chroma_seconds": store.chroma_write_seconds - chroma_before,
@@ -149,7 +152,14 @@ def _prepare(
             [_unit(own[c.first_sentence : c.last_sentence + 1].mean(axis=0)) for c in chunks]
         )
         prepared.append(
-            PreparedArticle(article, tuple(sentences), tuple(chunks), own, chunk_vectors)
+            PreparedArticle(
+                article,
+                tuple(sentences),
+                tuple(chunks),
+                own,
+                chunk_vectors,
+                fingerprint(article.text),
+            )
         )
         offset += n
     return prepared

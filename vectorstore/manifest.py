@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from vectorstore.dates import iso
+from vectorstore.near_duplicates import Fingerprint, closest
 from vectorstore.types import Article, Chunk, Sentence, SentenceRow, StoredArticle
 
 SCHEMA = """
@@ -33,6 +34,13 @@ CREATE TABLE IF NOT EXISTS chunks (
   article_id TEXT NOT NULL, number INTEGER NOT NULL, first INTEGER NOT NULL,
   last INTEGER NOT NULL, PRIMARY KEY (article_id, number));
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, action TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS fingerprints (
+  article_id TEXT PRIMARY KEY, signature BLOB NOT NULL, story TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS fingerprints_by_story ON fingerprints(story);
+CREATE TABLE IF NOT EXISTS bands (key TEXT NOT NULL, article_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS bands_by_key ON bands(key);
+CREATE INDEX IF NOT EXISTS bands_by_article ON bands(article_id);
+CREATE INDEX IF NOT EXISTS articles_by_url ON articles(url);
 """
 
 
@@ -91,12 +99,28 @@ class Manifest:
 
     # -- articles --------------------------------------------------------------------------
     def commit_articles(
-        self, items: Sequence[tuple[Article, Sequence[Sentence], Sequence[Chunk], dict[int, int]]]
+        self,
+        items: Sequence[tuple[Article, Sequence[Sentence], Sequence[Chunk], dict[int, int]]],
+        fingerprints: Mapping[str, Fingerprint] | None = None,
+        retire: Mapping[str, str] | None = None,
     ) -> None:
-        """Store articles with their sentences and chunks and clear their journal entries."""
+        """Store articles with their sentences and chunks and clear their journal entries.
+
+        `fingerprints` file each article under its story (its near copies share one);
+        `retire` maps a new article to the earlier version it replaces, whose origins are
+        dropped in the same transaction (so a crash leaves one version, never none).
+        """
+        fingerprints = fingerprints or {}
+        retire = retire or {}
         with self._db:
             self._db.execute("BEGIN")
             for article, sentences, chunks, chunk_of in items:
+                if article.id in retire:
+                    self._db.execute(
+                        "DELETE FROM origins WHERE article_id=?", (retire[article.id],)
+                    )
+                if article.id in fingerprints:
+                    self._file_story(article.id, fingerprints[article.id])
                 self._db.execute(
                     "INSERT OR REPLACE INTO articles (id, title, text, published, published_ts,"
                     " source, url, author, origin, sentences, chunks)"
@@ -131,6 +155,60 @@ class Manifest:
                 )
                 self._db.execute("DELETE FROM pending WHERE article_id=?", (article.id,))
 
+    def _file_story(self, article_id: str, print_: Fingerprint) -> None:
+        """Record the article's fingerprint under the story of its closest stored copy
+        (or a story of its own). Runs inside commit_articles' transaction."""
+        keys = list(print_.bands)
+        marks = ",".join("?" * len(keys))
+        candidates = self._db.execute(
+            "SELECT f.article_id, f.signature, f.story FROM fingerprints f"
+            f" WHERE f.article_id IN (SELECT DISTINCT article_id FROM bands WHERE key IN ({marks}))"
+            " AND f.article_id != ?",
+            (*keys, article_id),
+        ).fetchall()
+        story_of = {row[0]: row[2] for row in candidates}
+        best = closest(print_, ((row[0], row[1]) for row in candidates))
+        story = story_of[best[0]] if best else article_id
+        self._db.execute("DELETE FROM bands WHERE article_id=?", (article_id,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO fingerprints VALUES (?, ?, ?)",
+            (article_id, print_.to_bytes(), story),
+        )
+        self._db.executemany("INSERT INTO bands VALUES (?, ?)", [(key, article_id) for key in keys])
+
+    def stories(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
+        """article id → the ids of all stored articles of its story (itself included),
+        oldest publication first; articles with no near copy map to [itself]."""
+        ids = list(set(article_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        story_of = dict(
+            self._db.execute(
+                f"SELECT article_id, story FROM fingerprints WHERE article_id IN ({marks})", ids
+            )
+        )
+        stories = sorted(set(story_of.values()))
+        members: dict[str, list[str]] = {}
+        if stories:
+            marks = ",".join("?" * len(stories))
+            for story, member in self._db.execute(
+                "SELECT f.story, f.article_id FROM fingerprints f JOIN articles a"
+                f" ON a.id = f.article_id WHERE f.story IN ({marks})"
+                " ORDER BY a.published_ts IS NULL, a.published_ts, a.id",
+                stories,
+            ):
+                members.setdefault(story, []).append(member)
+        return {a: members.get(story_of.get(a, ""), [a]) for a in ids}
+
+    def article_for_url(self, source: str, url: str) -> str | None:
+        """The stored article with this source and URL (a later ingest of it is a new version)."""
+        row = self._db.execute(
+            "SELECT id FROM articles WHERE url=? AND source=? ORDER BY published_ts DESC LIMIT 1",
+            (url, source),
+        ).fetchone()
+        return row[0] if row else None
+
     def set_origin(self, origin: str, article_id: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO origins VALUES (?, ?)", (origin, article_id))
 
@@ -144,6 +222,8 @@ class Manifest:
                 ("chunks", "article_id"),
                 ("origins", "article_id"),
                 ("pending", "article_id"),
+                ("fingerprints", "article_id"),
+                ("bands", "article_id"),
             ):
                 self._db.executemany(f"DELETE FROM {table} WHERE {column}=?", ids)
 
@@ -206,11 +286,12 @@ class Manifest:
     def _rows(self, where: str, args: Sequence[object]) -> list[StoredArticle]:
         rows = self._db.execute(
             "SELECT id, title, published, source, url, author, origin, sentences, chunks,"
-            f" length(text) FROM articles {where}",
+            " length(text), coalesce(story, id) FROM articles"
+            f" LEFT JOIN fingerprints ON fingerprints.article_id = articles.id {where}",
             tuple(args),
         )
         return [
-            StoredArticle(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9])
+            StoredArticle(r[0], r[1], _date(r[2]), r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10])
             for r in rows
         ]
 

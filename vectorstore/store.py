@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from vectorstore.errors import CiteqaError
 from vectorstore.ids import chunk_id, sentence_id
 from vectorstore.lexical import LexicalIndex
 from vectorstore.manifest import Manifest
+from vectorstore.near_duplicates import Fingerprint
 from vectorstore.settings import Settings
 from vectorstore.types import (
     Article,
@@ -53,6 +55,7 @@ class PreparedArticle:
     chunks: tuple[Chunk, ...]
     sentence_vectors: np.ndarray
     chunk_vectors: np.ndarray
+    fingerprint: Fingerprint | None = None  # files it under its story (wire copies)
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class IncomingArticles:
     `todo` are new texts to prepare and write; `copies` repeat the text of an earlier article
     of the same run under another origin (recorded once that article is stored); `superseded`
     are stored articles whose origin now names another text (removed once nothing names them).
+    `retire` maps a new article to the stored earlier version of the same source and URL that
+    it replaces; `older` are incoming articles not stored because a later version of the same
+    source and URL is (stored, or later in this ingest).
     """
 
     todo: tuple[Article, ...]
@@ -83,6 +89,8 @@ class IncomingArticles:
     unchanged: tuple[str, ...]
     copies: tuple[Article, ...]
     superseded: tuple[str, ...]
+    retire: Mapping[str, str] = field(default_factory=dict)
+    older: tuple[str, ...] = ()
 
 
 class ArticleStore:
@@ -174,8 +182,11 @@ class ArticleStore:
         self.remove(orphans)
         return [*pending, *orphans]
 
-    def write(self, prepared: Sequence[PreparedArticle]) -> None:
-        """Store fully prepared articles: all of each, or (after a crash) none of it."""
+    def write(
+        self, prepared: Sequence[PreparedArticle], retire: Mapping[str, str] | None = None
+    ) -> None:
+        """Store fully prepared articles: all of each, or (after a crash) none of it.
+        `retire`: new article id → the earlier version it replaces (see sort_incoming)."""
         if not prepared:
             return
         ids = [p.article.id for p in prepared]
@@ -208,10 +219,12 @@ class ArticleStore:
         self._vectors.add(self._vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta)
         self._bm25_sentences.add(sentence_rows)
         self._bm25_chunks.add(chunk_rows)
-        self._manifest.commit_articles(commits)
+        fingerprints = {p.article.id: p.fingerprint for p in prepared if p.fingerprint}
+        self._manifest.commit_articles(commits, fingerprints, retire)
 
     def sort_incoming(self, articles: Sequence[Article]) -> IncomingArticles:
-        """Skip known texts, match edited files to their stored version by origin.
+        """Skip known texts, match edited files to their stored version by origin, and
+        replace an earlier version of the same source and URL by a later one.
 
         An unchanged text found under a new origin has that origin recorded at once; the
         article its origin named before is superseded.
@@ -223,6 +236,8 @@ class ArticleStore:
         todo: list[Article] = []
         seen: set[str] = set()
         copies: list[Article] = []  # same text as an earlier article of this run: named after it
+        articles, older = _latest_versions(articles)
+        retire: dict[str, str] = {}
         for article in articles:
             previous = self._manifest.article_for_origin(article.origin)
             if article.id in seen or self._manifest.has(article.id):
@@ -235,9 +250,19 @@ class ArticleStore:
                     if previous:
                         superseded.append(previous)
                 continue
+            earlier = self._earlier_version(article)
+            if earlier == "newer stored":
+                older.append(article.id)
+                continue
             seen.add(article.id)
             todo.append(article)
-            if previous and previous != article.id:
+            if earlier:
+                retire[article.id] = earlier
+                replaced.append(article.id)
+                superseded.append(earlier)
+                if previous and previous not in (article.id, earlier):
+                    superseded.append(previous)
+            elif previous and previous != article.id:
                 replaced.append(article.id)
                 superseded.append(previous)
             else:
@@ -249,7 +274,32 @@ class ArticleStore:
             tuple(unchanged),
             tuple(copies),
             tuple(superseded),
+            retire,
+            tuple(older),
         )
+
+    def _earlier_version(self, article: Article) -> str | None:
+        """The stored article this one is a later version of (same source and URL, published
+        no later), "newer stored" when the stored version is the later one, else None."""
+        if not article.url:
+            return None
+        stored_id = self._manifest.article_for_url(article.source, article.url)
+        if stored_id is None or stored_id == article.id:
+            return None
+        stored = self._manifest.article(stored_id)
+        if (
+            stored
+            and stored.published
+            and article.published
+            and _comparable(article.published) < _comparable(stored.published)
+        ):
+            return "newer stored"
+        return stored_id
+
+    def stories(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Each article's story: the ids of its stored near copies (wire copies, syndicated
+        versions) and itself, oldest first."""
+        return self._manifest.stories(article_ids)
 
     def settle(self, incoming: IncomingArticles) -> list[str]:
         """After the writes: name stored copies by their origins, and remove superseded
@@ -403,6 +453,35 @@ class ArticleStore:
 
     def is_empty(self) -> bool:
         return self._manifest.is_empty()
+
+
+def _latest_versions(articles: Sequence[Article]) -> tuple[list[Article], list[str]]:
+    """The articles of one ingest with only the latest version of each source and URL
+    (ties: the last given); the ids of the earlier versions left out."""
+    latest: dict[tuple[str, str], int] = {}
+    for position, article in enumerate(articles):
+        if not article.url:
+            continue
+        key = (article.source, article.url)
+        best = latest.get(key)
+        if best is None or not _published_after(articles[best], article):
+            latest[key] = position
+    keep = set(latest.values())
+    kept = [a for i, a in enumerate(articles) if not a.url or i in keep]
+    dropped = [a.id for i, a in enumerate(articles) if a.url and i not in keep]
+    return kept, dropped
+
+
+def _published_after(first: Article, second: Article) -> bool:
+    """True when `first` is strictly later than `second` (both dated)."""
+    if first.published is None or second.published is None:
+        return False
+    return _comparable(first.published) > _comparable(second.published)
+
+
+def _comparable(moment: datetime) -> datetime:
+    """Naive dates are taken as UTC so that dated versions compare."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def open_store(settings: Settings, embedder: Embedder) -> ArticleStore:

@@ -93,6 +93,7 @@ class StoredArticle:
     sentences: int
     chunks: int
     chars: int
+    story: str = ""  # near copies (wire copies, syndicated versions) share one story id
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class IngestReport:
     seconds: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
     skipped: tuple[tuple[str, int], ...] = ()  # (file type, count): unsupported, not read
+    older: tuple[str, ...] = ()  # not stored: a later version of the same source and URL is
 
     @property
     def ok(self) -> bool:
@@ -127,7 +129,9 @@ class IngestReport:
         skipped = self.skipped_text()
         return (
             f"{len(self.added)} added, {len(self.unchanged)} unchanged, "
-            f"{len(self.replaced)} replaced, {len(self.failed)} failed; "
+            f"{len(self.replaced)} replaced, {len(self.failed)} failed"
+            + (f", {len(self.older)} older versions not stored" if self.older else "")
+            + "; "
             f"{self.sentences} sentences embedded in {self.seconds:.1f} s"
             + (f"; {skipped}" if skipped else "")
         )

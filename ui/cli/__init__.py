@@ -107,6 +107,11 @@ def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
     "--as-of",
     help="The day 'last week' or 'since January' in the question counts from (default today).",
 )
+@click.option(
+    "--all-dates",
+    is_flag=True,
+    help="Do not filter by a time named in the question ('in March 2025').",
+)
 @click.option("--llm", help="Chat model, e.g. ollama:llama3.2 or openai:gpt-4o-mini.")
 @click.option("--llm-base-url", help="Base URL for the chat model's server.")
 @click.option(
@@ -127,6 +132,7 @@ def ask(
     source: str | None,
     timeline: bool,
     as_of: str | None,
+    all_dates: bool,
     llm: str | None,
     llm_base_url: str | None,
     history: str | None,
@@ -150,6 +156,7 @@ def ask(
             until=until,
             source=source,
             as_of=as_of,
+            time_in_question=not all_dates,
             **({"mode": "timeline"} if timeline else {}),
         )
     if as_json:
@@ -170,7 +177,10 @@ def _filter_line(filters: dict[str, str]) -> str:
     if "note" in filters:
         return f"({said!r}: {filters['note']})"
     span = f"{filters.get('since', '…')} – {filters.get('until', '…')}"
-    return f"(articles published {span}, from {said!r}; --since/--until replace it)"
+    return (
+        f"(articles published {span}, from {said!r}; --all-dates removes it, "
+        "--since/--until replace it)"
+    )
 
 
 @main.command()
@@ -178,11 +188,13 @@ def _filter_line(filters: dict[str, str]) -> str:
 @click.pass_context
 @friendly
 def articles(ctx: click.Context, as_json: bool) -> None:
-    """List stored articles."""
+    """List stored articles; near copies of one story (wire copies) are marked together."""
     from vectorstore.dates import day, iso
+    from vectorstore.near_duplicates import story_labels
 
     with _assistant(ctx) as assistant:
         rows = assistant.articles()
+    labels = story_labels(rows)
     if as_json:
         click.echo(
             json.dumps(
@@ -195,6 +207,8 @@ def articles(ctx: click.Context, as_json: bool) -> None:
                         "url": a.url,
                         "sentences": a.sentences,
                         "chunks": a.chunks,
+                        "story": a.story,
+                        "story_label": labels.get(a.id, ""),
                     }
                     for a in rows
                 ],
@@ -209,6 +223,7 @@ def articles(ctx: click.Context, as_json: bool) -> None:
         click.echo(
             f"{a.id}  {day(a.published) or '----------'}  {a.sentences:4d} sentences  "
             f"{a.title}{f'  ({a.source})' if a.source else ''}"
+            + (f"  [{labels[a.id]}]" if a.id in labels else "")
         )
 
 
