@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # LangChain, the retriever and the loaders load when first us
     from langchain_core.runnables import Runnable
 
     from qa.search.retriever import CiteqaRetriever
+    from vectorstore.fetch import FetchPolicy
     from vectorstore.ingest import Progress
 
 MAX_QUESTION_CHARS = 2000
@@ -101,12 +102,19 @@ class Assistant:
         self.close()
 
     # -- collection ------------------------------------------------------------------------
-    def ingest(self, paths: Sequence[str | Path], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self,
+        paths: Sequence[str | Path],
+        progress: Progress | None = None,
+        fetch: FetchPolicy | None = None,
+    ) -> IngestReport:
+        """Store the articles of files, folders, article URLs and feeds (URLs or files);
+        `fetch` sets how URLs are fetched (default: polite, public addresses only)."""
         from vectorstore.ingest import ingest_paths
 
         with self.write_lock:
             try:
-                return ingest_paths(self.store, self.embedder, paths, progress)
+                return ingest_paths(self.store, self.embedder, paths, progress, fetch)
             finally:
                 self.followups.clear()
 

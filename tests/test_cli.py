@@ -25,7 +25,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples" / "articles"
 BRIDGE_Q = "What will the new structure replacing the Old Tanner Bridge cost?"
 UNRELATED_Q = "What is the boiling point of tungsten?"
-ARTICLE_KEYS = {"id", "title", "published", "source", "url", "sentences", "chunks"}
+ARTICLE_KEYS = {
+    "id",
+    "title",
+    "published",
+    "source",
+    "url",
+    "sentences",
+    "chunks",
+    "story",
+    "story_label",
+}
 FOOTNOTE = re.compile(r'^\[(\d+)\] (.+) \((\d{4}-\d{2}-\d{2})\) — "(.+)"$')
 # the CLI must not pick up a developer's own store or server
 CLEAN_ENV = {
@@ -118,6 +128,7 @@ def test_articles_json(listed):
         assert isinstance(article["sentences"], int) and article["sentences"] > 0
         assert isinstance(article["chunks"], int) and article["chunks"] > 0
         assert article["published"] is not None
+        assert article["story"] == article["id"] and article["story_label"] == ""  # no copies
         parsed = datetime.fromisoformat(article["published"])
         assert parsed.isoformat() == article["published"]
         assert parsed.tzinfo is not None

@@ -208,7 +208,8 @@ def test_upload_lists_and_removes_an_article(client, tmp_path):
     ours = [a for a in listed if a["title"].startswith("Zephyr orchard")]
     assert len(ours) == 1
     assert ours[0]["sentences"] == 2
-    assert set(ours[0]) == {"id", "title", "published", "source", "sentences", "chunks"}
+    assert set(ours[0]) == {"id", "title", "published", "source", "sentences", "chunks", "story"}
+    assert ours[0]["story"] == ""  # no near copy stored
     answer = client.predict("Which orchard won the Brackenford apple prize?", api_name="/ask")
     assert not answer["abstained"] and "Zephyr" in answer["text"]
 

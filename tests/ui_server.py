@@ -77,7 +77,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(base: Path, extra: Sequence[Path] = ()) -> Iterator[Server]:
+def running_app(base: Path, extra: Sequence[Path] = (), fetch: Any = None) -> Iterator[Server]:
     from qa.assistant import Assistant
     from ui.app import build_app
 
@@ -88,7 +88,7 @@ def running_app(base: Path, extra: Sequence[Path] = ()) -> Iterator[Server]:
     try:
         report = assistant.ingest([SAMPLES, xss, *extra])
         assert not report.failed, report.summary()
-        app = build_app(assistant)
+        app = build_app(assistant, fetch)
         app.queue()
         port = free_port()
         app.launch(

@@ -23,6 +23,7 @@ from vectorstore.errors import CiteqaError
 MAX_IDS = 10_000
 MAX_ID_CHARS = 200
 MAX_FILTER_CHARS = 100_000  # a source is stored text of any length; this only bounds a payload
+MAX_URL_CHARS = 100_000  # the URL box: thousands of URLs, not a novel
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,6 +102,15 @@ def ask_options(
         "source": options.source,
         "time_in_question": options.time_in_question,
     }
+
+
+def url_list(value: Any) -> list[str]:
+    """Article or feed URLs, one per line (or separated by spaces); each must be http(s)."""
+    urls = text_arg("urls", value, MAX_URL_CHARS).split()
+    for url in urls:
+        if not url.lower().startswith(("http://", "https://")):
+            raise InputError(f"not an http(s) URL: {url[:200]}")
+    return urls
 
 
 def article_ids(value: Any) -> list[str]:

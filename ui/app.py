@@ -16,8 +16,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 import gradio as gr
 
 from qa.assistant import MAX_QUESTION_CHARS, Assistant
-from ui.api import article_ids, ask_options, checked
-from ui.chat import Update, answer_updates, time_filtered, without_last_turn
+from ui.api import article_ids, ask_options, checked, url_list
+from ui.chat import Update, answer_again_all_dates, answer_updates, time_filtered
 from ui.examples import example_questions
 from ui.render import (
     CSS,
@@ -29,7 +29,8 @@ from ui.render import (
     label_choices,
     sources_html,
 )
-from ui.uploads import discard_uploads, upload_result
+from ui.uploads import discard_uploads, upload_result, web_result
+from vectorstore.fetch import FetchPolicy
 from vectorstore.loaders import SUPPORTED
 
 ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks", "story"]
@@ -55,7 +56,10 @@ class GradioProgress:
         return advance
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
+def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Blocks:
+    """The chat and the Articles tab; `fetch` sets how the tab's URLs and feeds are fetched
+    (default: public addresses only, so the app cannot be used to reach the machine's own
+    services)."""
     llm_ready = assistant.llm is not None
     modes = ["extractive", "llm", "timeline"] if llm_ready else ["extractive", "timeline"]
 
@@ -70,21 +74,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         last: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
     ) -> Iterator[Update]:
         """The last question again, without the time filter its own words set."""
-        if not time_filtered(last):
-            yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            return
-        yield from answer_updates(
-            assistant,
-            last.get("question", ""),
-            without_last_turn(history),
-            k,
-            mode,
-            since,
-            until,
-            source,
-            ui=True,
-            time_in_question=False,
-        )
+        yield from answer_again_all_dates(assistant, last, history, k, mode, since, until, source)
 
     def answer_api(
         question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
@@ -125,6 +115,16 @@ def build_app(assistant: Assistant) -> gr.Blocks:
         finally:
             discard_uploads(paths)  # the text is in the store now; no copy stays behind
         return upload_result(paths, report), _table(), gr.update(choices=_ids()), None
+
+    @checked
+    def fetch_urls(
+        text: Any, progress: gr.Progress = gr.Progress()
+    ) -> tuple[str, list[list[object]], Any, Any]:
+        urls = url_list(text)
+        if not urls:
+            return "Paste one or more article or feed URLs first.", _table(), gr.update(), None
+        report = assistant.ingest(urls, GradioProgress(progress), fetch)
+        return web_result(report), _table(), gr.update(choices=_ids()), ""
 
     @checked
     def remove(ids: Any) -> tuple[str, list[list[object]], Any]:
@@ -200,6 +200,15 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 elem_id="citeqa-upload",
             )
             add = gr.Button("Add to collection", variant="primary", elem_id="citeqa-add")
+            with gr.Row():
+                urls = gr.Textbox(
+                    label="Article or feed URLs (RSS/Atom), one per line",
+                    lines=2,
+                    max_lines=8,
+                    elem_id="citeqa-urls",
+                    scale=4,
+                )
+                fetch_button = gr.Button("Fetch and add", elem_id="citeqa-fetch", scale=1)
             result = gr.Textbox(
                 label="Result", lines=4, max_lines=20, interactive=False, elem_id="citeqa-result"
             )
@@ -275,6 +284,14 @@ def build_app(assistant: Assistant) -> gr.Blocks:
             concurrency_limit=1,
             concurrency_id="writes",
         )
+        fetch_button.click(
+            fetch_urls,
+            urls,
+            [result, table, chosen, urls],
+            api_name="fetch",
+            concurrency_limit=1,
+            concurrency_id="writes",
+        )
         drop.click(
             remove,
             chosen,
@@ -298,8 +315,9 @@ def serve(
     auth: tuple[str, str] | None = None,
     queue_size: int = 64,
     block: bool = True,
+    fetch: FetchPolicy | None = None,
 ) -> Any:
-    app = build_app(assistant)
+    app = build_app(assistant, fetch)
     app.queue(max_size=queue_size, default_concurrency_limit=4)
     return app.launch(
         server_name=host,

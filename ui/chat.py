@@ -106,6 +106,34 @@ def without_last_turn(history: Any) -> Any:
     return history[: max(cut - 1, 0)]
 
 
+def answer_again_all_dates(
+    assistant: Assistant,
+    last: Any,
+    history: Any,
+    k: Any,
+    mode: Any,
+    since: Any,
+    until: Any,
+    source: Any,
+) -> Iterator[Update]:
+    """The last question answered again in place, without the time filter its words set."""
+    if not time_filtered(last):
+        yield gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return
+    yield from answer_updates(
+        assistant,
+        last.get("question", ""),
+        without_last_turn(history),
+        k,
+        mode,
+        since,
+        until,
+        source,
+        ui=True,
+        time_in_question=False,
+    )
+
+
 def time_filtered(last: Any) -> bool:
     """The last answer's articles were filtered by a time named in its question."""
     filters = last.get("filters") if isinstance(last, dict) else None

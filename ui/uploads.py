@@ -42,6 +42,18 @@ def upload_result(paths: Sequence[str], report: IngestReport) -> str:
     return "\n".join([summary, *lines])
 
 
+def web_result(report: IngestReport) -> str:
+    """The counts, then one line per URL that failed and why (at most a few dozen)."""
+    failures = list(report.failed)
+    lines = [
+        f"✗ {cut(plain(f.origin), REASON_CHARS)}: {cut(plain(f.reason), REASON_CHARS)}"
+        for f in failures[:MAX_FAILURES_SHOWN]
+    ]
+    if len(failures) > MAX_FAILURES_SHOWN:
+        lines.append(f"… and {len(failures) - MAX_FAILURES_SHOWN:,} more like these")
+    return "\n".join([report.summary(), *lines])
+
+
 def _file_of(origin: str) -> str:
     """`folder/name.jsonl:12` or `name.json:[3]` → `name.jsonl` / `name.json`."""
     name = Path(origin).name

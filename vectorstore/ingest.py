@@ -9,18 +9,22 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from vectorstore.chunks import group_chunks
 from vectorstore.embed import Embedder
+from vectorstore.fetch import Fetcher, FetchPolicy
 from vectorstore.loaders import find_files, load_file
 from vectorstore.near_duplicates import fingerprint
 from vectorstore.sentences import split_sentences
 from vectorstore.store import ArticleStore, PreparedArticle
 from vectorstore.types import Article, IngestReport, LoadError, Sentence
+from vectorstore.web import Validators, WebBatch, is_feed_file, is_url, read_web
 
 BATCH_SENTENCES = 2048
 
@@ -41,12 +45,34 @@ def ingest_paths(
     embedder: Embedder,
     paths: Iterable[str | Path],
     progress: Progress | None = None,
+    fetch: FetchPolicy | None = None,
 ) -> IngestReport:
-    """Read, clean and store every article under `paths`; bad files are reported, not fatal."""
+    """Read, clean and store every article under `paths` (files, folders, article URLs,
+    feed URLs and feed files); bad ones are reported, not fatal."""
     started = time.perf_counter()
     progress = progress or NoProgress()
     skipped: Counter[str] = Counter()
-    found = list(find_files(paths, skipped))
+    given = [str(p) for p in paths]
+    web_sources: list[str | Path] = [p for p in given if is_url(p)]
+    web_sources += [Path(p) for p in given if not is_url(p) and is_feed_file(Path(p))]
+    local = [p for p in given if not is_url(p) and not is_feed_file(Path(p))]
+    web: WebBatch | None = None
+    validators = Validators(store.meta, store.set_meta)
+    if web_sources:
+        policy = fetch or FetchPolicy(max_bytes=store.settings.max_file_bytes)
+        if policy.allow_private and not policy.private_hosts:  # the hosts asked for, only
+            named = {urlsplit(str(s)).hostname or "" for s in web_sources if is_url(str(s))}
+            policy = replace(policy, private_hosts=frozenset(named))
+        with Fetcher(policy) as fetcher:
+            web = read_web(
+                web_sources,
+                fetcher,
+                store.stored_origin,
+                validators,
+                store.settings.date_order,
+                progress.task,
+            )
+    found = list(find_files(local, skipped))
     failed: list[LoadError] = [f for f in found if isinstance(f, LoadError)]
     files = [f for f in found if isinstance(f, Path)]
     articles: list[Article] = []
@@ -57,7 +83,15 @@ def ingest_paths(
         ):
             (failed if isinstance(item, LoadError) else articles).append(item)  # type: ignore[arg-type]
         advance_files(1)
+    if web is not None:
+        articles += web.articles
+        failed += web.failed
     report = ingest_articles(store, embedder, articles, progress)
+    for url, etag, modified in web.validators if web is not None else ():
+        validators.save(url, etag, modified)  # only now: its items are stored
+    extra = dict(report.extra)
+    if web is not None:
+        extra.update(feed_items_known=web.known_items, feeds_not_modified=web.feeds_not_modified)
     return IngestReport(
         added=report.added,
         unchanged=report.unchanged,
@@ -66,7 +100,7 @@ def ingest_paths(
         sentences=report.sentences,
         older=report.older,
         seconds=time.perf_counter() - started,
-        extra=report.extra,
+        extra=extra,
         skipped=tuple(sorted(skipped.items())),
     )
 

@@ -296,6 +296,16 @@ class ArticleStore:
             return "newer stored"
         return stored_id
 
+    def stored_origin(self, origin: str) -> bool:
+        """Whether an article from this origin (a file, a URL) is stored."""
+        return self._manifest.article_for_origin(origin) is not None
+
+    def meta(self, key: str) -> str | None:
+        return self._manifest.get_meta(key)
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._manifest.set_meta(key, value)
+
     def stories(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
         """Each article's story: the ids of its stored near copies (wire copies, syndicated
         versions) and itself, oldest first."""

@@ -134,4 +134,10 @@ class IngestReport:
             + "; "
             f"{self.sentences} sentences embedded in {self.seconds:.1f} s"
             + (f"; {skipped}" if skipped else "")
+            + (f"; {known:g} feed items already stored" if (known := self.known_items) else "")
         )
+
+    @property
+    def known_items(self) -> float:
+        """Feed items not fetched because their page is already stored."""
+        return self.extra.get("feed_items_known", 0.0)

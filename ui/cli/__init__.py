@@ -68,22 +68,79 @@ def main(
     }
 
 
+ALLOW_PRIVATE_HELP = "Fetch from private, loopback and link-local addresses too."
+DELAY_HELP = "Seconds between two requests to the same host."
+
+
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.argument("paths", nargs=-1, required=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--allow-private", is_flag=True, help=ALLOW_PRIVATE_HELP)
+@click.option("--delay", type=click.FloatRange(min=0), default=1.0, help=DELAY_HELP)
 @click.pass_context
 @friendly
-def ingest(ctx: click.Context, paths: tuple[str, ...], quiet: bool) -> None:
-    """Add articles from files and folders (.txt .md .html .json .jsonl)."""
+def ingest(
+    ctx: click.Context, paths: tuple[str, ...], quiet: bool, allow_private: bool, delay: float
+) -> None:
+    """Add articles from files and folders (.txt .md .html .json .jsonl), article URLs,
+    and RSS/Atom feeds (URLs, or .rss .atom .xml files)."""
     from ui.cli.progress import RichProgress
 
+    policy = _fetch_policy(ctx, allow_private, delay)
     with _assistant(ctx) as assistant, RichProgress(enabled=not quiet) as progress:
-        report = assistant.ingest(list(paths), progress)
+        report = assistant.ingest(list(paths), progress, policy)
     for failure in report.failed:
         click.echo(f"failed: {failure}", err=True)
     click.echo(report.summary())
     if report.failed:
         sys.exit(1)
+
+
+def _fetch_policy(ctx: click.Context, allow_private: bool, delay: float) -> Any:
+    from vectorstore.fetch import FetchPolicy
+
+    max_mb = ctx.obj.get("max_mb") or 20
+    return FetchPolicy(
+        max_bytes=max_mb * 1024 * 1024, allow_private=allow_private, host_delay=delay
+    )
+
+
+@main.command()
+@click.argument("feeds", nargs=-1, required=True)
+@click.option("--every", default="15m", show_default=True, help="Time between polls: 90s, 15m, 1h.")
+@click.option("--polls", type=click.IntRange(min=0), default=0, help="Stop after N polls.")
+@click.option("--allow-private", is_flag=True, help=ALLOW_PRIVATE_HELP)
+@click.option("--delay", type=click.FloatRange(min=0), default=1.0, help=DELAY_HELP)
+@click.pass_context
+@friendly
+def watch(
+    ctx: click.Context,
+    feeds: tuple[str, ...],
+    every: str,
+    polls: int,
+    allow_private: bool,
+    delay: float,
+) -> None:
+    """Poll FEEDS (URLs or files) and store new articles, one line per poll, until Ctrl+C
+    (the poll under way finishes first; a second Ctrl+C stops at once, losing nothing stored)."""
+    from ui.cli.watching import watch_feeds
+
+    seconds = _interval(every)
+    policy = _fetch_policy(ctx, allow_private, delay)
+    with _assistant(ctx) as assistant:
+        watch_feeds(assistant, list(feeds), seconds, polls, policy, click.echo)
+
+
+def _interval(text: str) -> float:
+    import re
+
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*", text.lower())
+    if not found:
+        raise click.BadParameter(f"{text!r}: use e.g. 90s, 15m or 1h", param_hint="--every")
+    value = float(found.group(1)) * {"s": 1, "m": 60, "h": 3600}[found.group(2) or "s"]
+    if value <= 0:
+        raise click.BadParameter("must be more than 0", param_hint="--every")
+    return value
 
 
 @main.command()
@@ -278,6 +335,11 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     type=click.Path(exists=True),
     help="Ingest these files/folders before serving (repeatable).",
 )
+@click.option(
+    "--allow-private",
+    is_flag=True,
+    help="Let the Articles tab fetch URLs on private, loopback and link-local addresses.",
+)
 @click.pass_context
 @friendly
 def serve(
@@ -289,6 +351,7 @@ def serve(
     max_upload_mb: int,
     auth: str | None,
     paths: tuple[str, ...],
+    allow_private: bool,
 ) -> None:
     """Open the chat in the browser (Gradio)."""
     from qa.llm import chat_model_from_spec
@@ -307,7 +370,14 @@ def serve(
             with RichProgress() as progress:
                 click.echo(assistant.ingest(list(paths), progress).summary())
         click.echo(f"citeqa chat on http://{host}:{port}  (Ctrl+C to stop)")
-        serve_app(assistant, host=host, port=port, max_upload_mb=max_upload_mb, auth=credentials)
+        serve_app(
+            assistant,
+            host=host,
+            port=port,
+            max_upload_mb=max_upload_mb,
+            auth=credentials,
+            fetch=_fetch_policy(ctx, allow_private, 1.0),
+        )
 
 
 def _history(path: str) -> list[Any]:
