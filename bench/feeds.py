@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -26,7 +29,37 @@ from bench.common import machine
 from tests.web_server import HTML, RSS, news_site, page_html, rss
 
 
+@contextmanager
+def served(items: int) -> Iterator[str]:
+    """The pages and their feed from a server in another process (as a real site would be:
+    its work does not share this process's interpreter lock)."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(items)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stdin is not None
+    try:
+        yield child.stdout.readline().strip()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+
+
+def serve(items: int) -> None:
+    with news_site() as site:
+        for n in range(items):
+            site.routes[f"/news/{n}.html"] = (200, HTML, page_html(n, dated=n % 2 == 0))
+        site.routes["/feed.rss"] = (200, RSS, rss(site.base, range(items)))
+        print(site.base, flush=True)
+        sys.stdin.read()  # until the parent closes it
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(sys.argv[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
@@ -44,18 +77,16 @@ def main() -> None:
     policy = FetchPolicy(allow_private=True, host_delay=args.delay)
     files_s: list[float] = []
     feed_s: list[float] = []
-    with tempfile.TemporaryDirectory() as work, news_site() as site:
+    with tempfile.TemporaryDirectory() as work, served(args.items) as base:
         pages = Path(work) / "pages"
         pages.mkdir()
         for n in range(args.items):
             (pages / f"{n}.html").write_bytes(page_html(n, dated=n % 2 == 0))
-            site.routes[f"/news/{n}.html"] = (200, HTML, page_html(n, dated=n % 2 == 0))
-        site.routes["/feed.rss"] = (200, RSS, rss(site.base, range(args.items)))
         for round_ in range(args.rounds):
             for side in ("files", "feed") if round_ % 2 == 0 else ("feed", "files"):
                 home = Path(work) / f"{side}-{round_}"
                 store = open_store(Settings(home=home), embedder)
-                source = [pages] if side == "files" else [f"{site.base}/feed.rss"]
+                source = [pages] if side == "files" else [f"{base}/feed.rss"]
                 started = time.perf_counter()
                 report = ingest_paths(store, embedder, source, fetch=policy)
                 seconds = time.perf_counter() - started

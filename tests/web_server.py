@@ -8,6 +8,7 @@ change a feed between polls. Every request is recorded in `NewsSite.requests`.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -124,6 +125,12 @@ def news_site() -> Iterator[NewsSite]:
     site = NewsSite()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real sites serve
+
+        def setup(self) -> None:
+            super().setup()  # headers and body leave at once (no Nagle wait on keep-alive)
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:
             path = self.path.split("?")[0]
             with site.lock:
