@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prompts import load_prompt
+from qa.answer_type import NUMBER_KINDS, expected_kind
 from qa.checked import stream_checked
 from qa.corrections import correction_for
 from qa.errors import QuestionError
@@ -379,7 +380,9 @@ class Assistant:
             if mode == "timeline":
                 text, citations = timeline_answer(evidence, max(k, TIMELINE_K))
             else:
-                disputed = differing(evidence[0], evidence[1:k])
+                # figures that differ matter when the question asks for one ("how many")
+                asks_figure = expected_kind(search_question) in NUMBER_KINDS
+                disputed = differing(evidence[0], evidence[1:k]) if asks_figure else None
                 if disputed is not None:  # the sources give different figures: show both
                     text, citations = disagreement_answer(evidence[0], disputed)
                 else:
