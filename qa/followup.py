@@ -56,6 +56,7 @@ _LEANING = re.compile(
     re.IGNORECASE,
 )
 _PERSONAL = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
+_POINTING = re.compile(r"\b(it|its|them|they|their|this|that|these|those)\b", re.IGNORECASE)
 _CONTENT = re.compile(r"[A-Za-z0-9]{3,}")
 _QUESTION_WORDS = {
     "what",
@@ -476,7 +477,9 @@ class FollowUps:
         focus = _restrict(filters, context.focus)
         if focus is None:
             return FollowUpSearch(query, overall, overall.evidence, overall.confidence)
-        mine = self._search(own, focus)
+        # "Who reported them?": its own words say too little to be confident about; what
+        # "them" stands for is in the previous question, so the focus is searched with it
+        mine = self._search(query if _POINTING.search(question) else own, focus)
         confidence = mine.confidence + relief
         top = overall.evidence[0] if overall.evidence else None
         leave = (
