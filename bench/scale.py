@@ -58,6 +58,7 @@ def child_ingest(home: str, url: str, articles: str, cache_dir: str) -> dict:
         "embed_s": round(report.extra.get("embed_seconds", 0.0), 2),
         "sentences": report.sentences,
         "added": len(report.added),
+        "unchanged": len(report.unchanged),  # synthesised twins of an earlier article
         "failed": len(report.failed),
         "embedded_by_model": getattr(embedder, "misses", report.sentences),
         "peak_rss_mb": round(peak_rss_mb()),
@@ -149,8 +150,10 @@ def run_mode(
                 str(cache_dir) if cached else "",
             ]
         )
-        if step["failed"] or step["added"] != last - first:
+        if step["failed"] or step["added"] + step["unchanged"] != last - first:
             raise SystemExit(f"ingest of {folder} failed: {step}")
+        if step["unchanged"]:  # two synthesised articles drew the same paragraphs: stored once
+            print(f"{folder.name}: {step['unchanged']} duplicate articles unchanged", flush=True)
         return {**step, "chars": chars}
 
     rows, built, build_s, sentences = [], 0, 0.0, 0

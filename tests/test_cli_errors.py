@@ -51,6 +51,7 @@ PROJECT_ERRORS = {
     "vectorstore.store.StoreError": RuntimeError,
     "vectorstore.store.StoreInUseError": RuntimeError,
     "vectorstore.chroma_store.ChromaError": RuntimeError,
+    "vectorstore.fetch.FetchError": RuntimeError,
     "ui.api.InputError": ValueError,
 }
 

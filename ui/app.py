@@ -44,14 +44,17 @@ class GradioProgress:
 
     def __init__(self, progress: gr.Progress):
         self.progress = progress
+        self._counts: dict[str, list[int]] = {}  # name -> [done, total]
 
     def task(self, name: str, total: int) -> Any:
-        done = [0]
-        self.progress((0, total or 1), desc=name)
+        """A named counter; named again, its total grows (an ingest goes chunk by chunk)."""
+        counts = self._counts.setdefault(name, [0, 0])
+        counts[1] += total
+        self.progress((counts[0], counts[1] or 1), desc=name)
 
         def advance(n: int) -> None:
-            done[0] += n
-            self.progress((done[0], total or 1), desc=name)
+            counts[0] += n
+            self.progress((counts[0], counts[1] or 1), desc=name)
 
         return advance
 

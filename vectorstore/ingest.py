@@ -27,10 +27,14 @@ from vectorstore.types import Article, IngestReport, LoadError, Sentence
 from vectorstore.web import Validators, WebBatch, is_feed_file, is_url, read_web
 
 BATCH_SENTENCES = 2048
+# articles are read, split and stored this many characters at a time (~2,000 news articles):
+# an ingest of 100,000 articles holds one chunk, not the whole input
+CHUNK_CHARS = 16_000_000
 
 
 class Progress(Protocol):
-    """Anything that can show a named counter moving towards a total."""
+    """Anything that can show a named counter moving towards a total; naming a task again
+    adds to its total (an ingest learns its sentences chunk by chunk)."""
 
     def task(self, name: str, total: int) -> Callable[[int], None]: ...
 
@@ -75,32 +79,44 @@ def ingest_paths(
     found = list(find_files(local, skipped))
     failed: list[LoadError] = [f for f in found if isinstance(f, LoadError)]
     files = [f for f in found if isinstance(f, Path)]
-    articles: list[Article] = []
+    reports: list[IngestReport] = []
     advance_files = progress.task("files", len(files))
+    chunk: list[Article] = []
+    chunk_chars = 0
     for path in files:
         for item in load_file(
             path, date_order=store.settings.date_order, max_bytes=store.settings.max_file_bytes
         ):
-            (failed if isinstance(item, LoadError) else articles).append(item)  # type: ignore[arg-type]
+            if isinstance(item, LoadError):
+                failed.append(item)
+                continue
+            chunk.append(item)
+            chunk_chars += len(item.text)
+            if chunk_chars >= CHUNK_CHARS:  # memory stays bounded whatever the input's size
+                reports.append(ingest_articles(store, embedder, chunk, progress))
+                chunk, chunk_chars = [], 0
         advance_files(1)
     if web is not None:
-        articles += web.articles
+        chunk += web.articles
         failed += web.failed
-    report = ingest_articles(store, embedder, articles, progress)
+    if chunk or not reports:
+        reports.append(ingest_articles(store, embedder, chunk, progress))
     for url, etag, modified in web.validators if web is not None else ():
         validators.save(url, etag, modified)  # only now: its items are stored
-    extra = dict(report.extra)
+    extra: Counter[str] = Counter()
+    for report in reports:
+        extra.update(report.extra)
     if web is not None:
         extra.update(feed_items_known=web.known_items, feeds_not_modified=web.feeds_not_modified)
     return IngestReport(
-        added=report.added,
-        unchanged=report.unchanged,
-        replaced=report.replaced,
-        failed=(*failed, *report.failed),
-        sentences=report.sentences,
-        older=report.older,
+        added=tuple(a for r in reports for a in r.added),
+        unchanged=tuple(a for r in reports for a in r.unchanged),
+        replaced=tuple(a for r in reports for a in r.replaced),
+        failed=(*failed, *(f for r in reports for f in r.failed)),
+        sentences=sum(r.sentences for r in reports),
         seconds=time.perf_counter() - started,
-        extra=extra,
+        older=tuple(a for r in reports for a in r.older),
+        extra={k: float(v) for k, v in extra.items()},
         skipped=tuple(sorted(skipped.items())),
     )
 

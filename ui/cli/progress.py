@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 class RichProgress:
@@ -21,6 +28,7 @@ class RichProgress:
             disable=not enabled,
             transient=False,
         )
+        self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -30,5 +38,12 @@ class RichProgress:
         self._progress.stop()
 
     def task(self, name: str, total: int) -> Callable[[int], None]:
-        task_id = self._progress.add_task(name, total=total)
+        """A bar per name; named again, the bar's total grows (an ingest goes chunk by chunk)."""
+        task_id = self._tasks.get(name)
+        if task_id is None:
+            task_id = self._tasks[name] = self._progress.add_task(name, total=total)
+        else:
+            shown = next(t for t in self._progress.tasks if t.id == task_id)
+            before = shown.total or 0
+            self._progress.update(task_id, total=before + total)
         return lambda n: self._progress.advance(task_id, n)
