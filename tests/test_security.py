@@ -396,8 +396,8 @@ def guarded(server) -> Iterator[str]:
     built = []
     real_build = ui.app.build_app
 
-    def capture(assistant):
-        built.append(real_build(assistant))
+    def capture(assistant, fetch=None):
+        built.append(real_build(assistant, fetch))
         return built[-1]
 
     port = free_port()
