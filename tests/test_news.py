@@ -267,3 +267,22 @@ def test_two_versions_in_one_ingest_store_only_the_later(tmp_path, embedder):
         assert len(report.added) == 1 and len(report.older) == 1
         [stored] = built.articles()
         assert built.store.text(stored.id) == "The reservoir is 3 metres low."
+
+
+@pytest.mark.integration
+def test_articles_sharing_a_site_home_page_url_are_not_versions(tmp_path, embedder):
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    lines = [
+        _article("One", "https://news.example/", "2025-06-01T10:00:00Z", "The ferry sailed."),
+        _article("Two", "https://news.example/", "2025-06-02T10:00:00Z", "The bus was late."),
+    ]
+    path = tmp_path / "dump.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        share_model(patch, embedder)
+        built = Assistant(home=tmp_path / "home")
+    with built:
+        report = built.ingest([path])
+        assert len(report.added) == 2 and not report.older

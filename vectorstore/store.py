@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from filelock import FileLock, Timeout
@@ -250,8 +251,8 @@ class ArticleStore:
                     if previous:
                         superseded.append(previous)
                 continue
-            earlier = self._earlier_version(article)
-            if earlier == "newer stored":
+            earlier, stored_is_newer = self._earlier_version(article)
+            if stored_is_newer:
                 older.append(article.id)
                 continue
             seen.add(article.id)
@@ -278,23 +279,22 @@ class ArticleStore:
             tuple(older),
         )
 
-    def _earlier_version(self, article: Article) -> str | None:
-        """The stored article this one is a later version of (same source and URL, published
-        no later), "newer stored" when the stored version is the later one, else None."""
-        if not article.url:
-            return None
+    def _earlier_version(self, article: Article) -> tuple[str | None, bool]:
+        """(the stored article of the same source and URL, whether it is the later version):
+        (None, False) when there is none."""
+        if not _names_an_article(article.url):
+            return None, False
         stored_id = self._manifest.article_for_url(article.source, article.url)
         if stored_id is None or stored_id == article.id:
-            return None
+            return None, False
         stored = self._manifest.article(stored_id)
-        if (
+        newer = bool(
             stored
             and stored.published
             and article.published
             and _comparable(article.published) < _comparable(stored.published)
-        ):
-            return "newer stored"
-        return stored_id
+        )
+        return stored_id, newer
 
     def stored_origin(self, origin: str) -> bool:
         """Whether an article from this origin (a file, a URL) is stored."""
@@ -470,16 +470,22 @@ def _latest_versions(articles: Sequence[Article]) -> tuple[list[Article], list[s
     (ties: the last given); the ids of the earlier versions left out."""
     latest: dict[tuple[str, str], int] = {}
     for position, article in enumerate(articles):
-        if not article.url:
+        if not _names_an_article(article.url):
             continue
         key = (article.source, article.url)
         best = latest.get(key)
         if best is None or not _published_after(articles[best], article):
             latest[key] = position
     keep = set(latest.values())
-    kept = [a for i, a in enumerate(articles) if not a.url or i in keep]
-    dropped = [a.id for i, a in enumerate(articles) if a.url and i not in keep]
+    kept = [a for i, a in enumerate(articles) if not _names_an_article(a.url) or i in keep]
+    dropped = [a.id for i, a in enumerate(articles) if _names_an_article(a.url) and i not in keep]
     return kept, dropped
+
+
+def _names_an_article(url: str) -> bool:
+    """A URL with a path: a site's home page ("https://news.example/") given for every
+    article of a feed or a dump is no article's address, and must not make them versions."""
+    return bool(url) and bool(urlsplit(url).path.strip("/"))
 
 
 def _published_after(first: Article, second: Article) -> bool:
