@@ -181,6 +181,17 @@ class Council:
         return path
 
 
+def assistant_with(embedder: Embedder, home: Path) -> Any:
+    """A fresh Assistant on `home` that uses the session's model (the caller closes it)."""
+    import pytest
+
+    from qa import Assistant
+
+    with pytest.MonkeyPatch.context() as patch:
+        share_model(patch, embedder)
+        return Assistant(home=home)
+
+
 def share_model(patch: Any, embedder: Embedder) -> None:
     """Assistants built under `patch` (a pytest MonkeyPatch) use the session's model instead of
     loading a second copy."""

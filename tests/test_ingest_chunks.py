@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.store_invariants import Reference, check_store, share_model
+from tests.store_invariants import Reference, assistant_with, check_store
 from vectorstore.ids import article_id
 
 
@@ -34,7 +34,6 @@ def write_articles(folder: Path, count: int) -> dict[str, str]:
 @pytest.mark.integration
 def test_a_chunked_ingest_stores_what_one_chunk_would(tmp_path, embedder, monkeypatch):
     import vectorstore.ingest as ingest
-    from qa import Assistant
 
     folder = tmp_path / "articles"
     folder.mkdir()
@@ -64,9 +63,7 @@ def test_a_chunked_ingest_stores_what_one_chunk_would(tmp_path, embedder, monkey
             return advance
 
     bars = Bars()
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        assistant = Assistant(home=tmp_path / "home")
+    assistant = assistant_with(embedder, tmp_path / "home")
     with assistant:
         report = assistant.ingest([folder], bars)
         assert len(calls) >= 5 and max(calls) <= 4  # several chunks, each small

@@ -39,12 +39,9 @@ def test_differing_figures_need_the_same_thing_counted():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder) -> Iterator:
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path_factory.mktemp("news") / "home")
+    built = assistant_with(embedder, tmp_path_factory.mktemp("news") / "home")
     with built:
         report = built.ingest([NEWS / "articles"])
         assert not report.failed and len(report.added) == 8
@@ -214,8 +211,7 @@ def _article(title: str, url: str, published: str, text: str, source: str = "Tol
 
 @pytest.mark.integration
 def test_a_later_version_of_the_same_url_replaces_the_earlier_one(tmp_path, embedder):
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
     url = "https://news.example/tollard-times/dam-bill"
     first = _article("Dam bill", url, "2025-05-27T09:00:00Z", "The repair bill is £6.8 million.")
@@ -228,9 +224,7 @@ def test_a_later_version_of_the_same_url_replaces_the_earlier_one(tmp_path, embe
     older = _article("Dam bill (draft)", url, "2025-05-26T20:00:00Z", "The bill is unknown.")
     for name, item in (("v1.json", first), ("v2.json", second), ("v0.json", older)):
         (tmp_path / name).write_text(json.dumps(item), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path / "home")
+    built = assistant_with(embedder, tmp_path / "home")
     with built:
         assert len(built.ingest([tmp_path / "v1.json"]).added) == 1
         report = built.ingest([tmp_path / "v2.json"])
@@ -249,8 +243,7 @@ def test_a_later_version_of_the_same_url_replaces_the_earlier_one(tmp_path, embe
 
 @pytest.mark.integration
 def test_two_versions_in_one_ingest_store_only_the_later(tmp_path, embedder):
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
     url = "https://news.example/valley-wire/levels"
     lines = [
@@ -259,9 +252,7 @@ def test_two_versions_in_one_ingest_store_only_the_later(tmp_path, embedder):
     ]
     path = tmp_path / "levels.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path / "home")
+    built = assistant_with(embedder, tmp_path / "home")
     with built:
         report = built.ingest([path])
         assert len(report.added) == 1 and len(report.older) == 1
@@ -271,8 +262,7 @@ def test_two_versions_in_one_ingest_store_only_the_later(tmp_path, embedder):
 
 @pytest.mark.integration
 def test_articles_sharing_a_site_home_page_url_are_not_versions(tmp_path, embedder):
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
     lines = [
         _article("One", "https://news.example/", "2025-06-01T10:00:00Z", "The ferry sailed."),
@@ -280,9 +270,7 @@ def test_articles_sharing_a_site_home_page_url_are_not_versions(tmp_path, embedd
     ]
     path = tmp_path / "dump.jsonl"
     path.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path / "home")
+    built = assistant_with(embedder, tmp_path / "home")
     with built:
         report = built.ingest([path])
         assert len(report.added) == 2 and not report.older

@@ -85,12 +85,9 @@ def test_as_of_is_checked():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder) -> Iterator:
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path_factory.mktemp("question-time") / "home")
+    built = assistant_with(embedder, tmp_path_factory.mktemp("question-time") / "home")
     with built:
         assert not built.ingest([SAMPLES]).failed
         yield built

@@ -68,12 +68,9 @@ def test_timeline_is_a_mode():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder) -> Iterator:
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path_factory.mktemp("timeline") / "home")
+    built = assistant_with(embedder, tmp_path_factory.mktemp("timeline") / "home")
     with built:
         assert not built.ingest([SAMPLES]).failed
         yield built

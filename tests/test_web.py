@@ -28,12 +28,9 @@ def site() -> Iterator[NewsSite]:
 
 @pytest.fixture
 def assistant(tmp_path, embedder) -> Iterator:
-    from qa import Assistant
-    from tests.store_invariants import share_model
+    from tests.store_invariants import assistant_with
 
-    with pytest.MonkeyPatch.context() as patch:
-        share_model(patch, embedder)
-        built = Assistant(home=tmp_path / "home")
+    built = assistant_with(embedder, tmp_path / "home")
     with built:
         yield built
 
