@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,6 +190,16 @@ def assistant_with(embedder: Embedder, home: Path) -> Any:
     with pytest.MonkeyPatch.context() as patch:
         share_model(patch, embedder)
         return Assistant(home=home)
+
+
+def samples_assistant(embedder: Embedder, home: Path) -> Iterator[Any]:
+    """An Assistant over samples/articles on `home`, closed after use (a module fixture's body)."""
+    built = assistant_with(embedder, home)
+    with built:
+        assert not built.ingest(
+            [Path(__file__).resolve().parent.parent / "samples" / "articles"]
+        ).failed
+        yield built
 
 
 def share_model(patch: Any, embedder: Embedder) -> None:

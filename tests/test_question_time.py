@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from qa.options import AskOptions, OptionError
 from qa.question_time import question_time
 
-SAMPLES = Path(__file__).resolve().parent.parent / "samples" / "articles"
 TODAY = date(2025, 3, 20)  # a Thursday
 CUP_FINAL = "Kestrel Vale Rovers win Northfold Cup on penalties"
 
@@ -85,12 +83,9 @@ def test_as_of_is_checked():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder) -> Iterator:
-    from tests.store_invariants import assistant_with
+    from tests.store_invariants import samples_assistant
 
-    built = assistant_with(embedder, tmp_path_factory.mktemp("question-time") / "home")
-    with built:
-        assert not built.ingest([SAMPLES]).failed
-        yield built
+    yield from samples_assistant(embedder, tmp_path_factory.mktemp("question-time") / "home")
 
 
 @pytest.mark.integration

@@ -68,12 +68,9 @@ def test_timeline_is_a_mode():
 
 @pytest.fixture(scope="module")
 def assistant(tmp_path_factory, embedder) -> Iterator:
-    from tests.store_invariants import assistant_with
+    from tests.store_invariants import samples_assistant
 
-    built = assistant_with(embedder, tmp_path_factory.mktemp("timeline") / "home")
-    with built:
-        assert not built.ingest([SAMPLES]).failed
-        yield built
+    yield from samples_assistant(embedder, tmp_path_factory.mktemp("timeline") / "home")
 
 
 @pytest.mark.integration
