@@ -71,12 +71,15 @@ class Assistant:
         k: int = DEFAULT_K,
         abstain_below: float = ABSTAIN_BELOW,
         quick_start: bool = False,
+        read_only: bool | None = None,
     ):
         """`quick_start`: questions embedded through the model's ONNX export when there is one
         (vectorstore/query_encoder.py), for a process that only answers, such as `citeqa ask`.
         Not the default: a process that imports onnxruntime and later torch's compiler stack
         (the model, for an ingest) sees onnxruntime's threads resolve a host name."""
-        self.settings = settings or Settings.from_env(home=home, model=model, chroma_url=chroma_url)
+        self.settings = settings or Settings.from_env(
+            home=home, model=model, chroma_url=chroma_url, read_only=read_only
+        )
         embedder = FastStartEmbedder if quick_start else SentenceTransformerEmbedder
         self.embedder = embedder(
             self.settings.model, self.settings.precision, self.settings.embed_batch
@@ -330,6 +333,8 @@ class Assistant:
     ) -> Iterator[Answer]:
         started = time.perf_counter()
         question = clean_question(question)
+        if self.store.refresh():  # read-only: the writer committed articles since the last look
+            self.followups.clear()
         k = options.k if options.k is not None else self.k
         filters = Filters.build(
             options.articles,

@@ -19,6 +19,7 @@ from qa.errors import QuestionError
 from qa.filters import FilterError
 from qa.options import AskOptions
 from vectorstore.errors import CiteqaError
+from vectorstore.store import StoreError
 
 MAX_IDS = 10_000
 MAX_ID_CHARS = 200
@@ -42,7 +43,7 @@ def user_errors() -> Iterator[None]:
     """Turn the errors a caller can fix into clean gr.Errors."""
     try:
         yield
-    except (InputError, QuestionError, FilterError) as err:
+    except (InputError, QuestionError, FilterError, StoreError) as err:
         raise clean_error(err) from None
 
 

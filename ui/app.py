@@ -64,6 +64,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
     (default: public addresses only, so the app cannot be used to reach the machine's own
     services)."""
     llm_ready = assistant.llm is not None
+    writable = not assistant.store.read_only  # a read-only process answers; another writes
     modes = ["extractive", "llm", "timeline"] if llm_ready else ["extractive", "timeline"]
 
     def answer_ui(
@@ -107,6 +108,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
         """Remove articles by id; returns the ids that were present."""
         return assistant.remove(article_ids(ids))
 
+    @checked
     def upload(
         files: list[Any] | None, progress: gr.Progress = gr.Progress()
     ) -> tuple[str, list[list[object]], Any, Any]:
@@ -201,9 +203,12 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
                 file_count="multiple",
                 file_types=UPLOAD_TYPES,
                 elem_id="citeqa-upload",
+                visible=writable,
             )
-            add = gr.Button("Add to collection", variant="primary", elem_id="citeqa-add")
-            with gr.Row():
+            add = gr.Button(
+                "Add to collection", variant="primary", elem_id="citeqa-add", visible=writable
+            )
+            with gr.Row(visible=writable):
                 urls = gr.Textbox(
                     label="Article or feed URLs (RSS/Atom), one per line",
                     lines=2,
@@ -230,8 +235,11 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
                 multiselect=True,
                 label="Articles to remove",
                 elem_id="citeqa-chosen",
+                visible=writable,
             )
-            drop = gr.Button("Remove selected", variant="stop", elem_id="citeqa-drop")
+            drop = gr.Button(
+                "Remove selected", variant="stop", elem_id="citeqa-drop", visible=writable
+            )
 
         inputs = [question, chat, k, mode, since, until, source]
         outputs = [chat, question, panel, last]

@@ -51,6 +51,7 @@ class ChromaVectors:
         url: str | None = None,
         collection: str = DEFAULT_COLLECTION,
         owner: str = "",
+        read_only: bool = False,
     ):
         settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self.embedded = not url
@@ -73,6 +74,7 @@ class ChromaVectors:
         self.max_batch = int(self.client.get_max_batch_size())
         self.write_seconds = 0.0  # time spent in Chroma's upserts (bench/scale.py reports it)
         self.where = url or str(path)
+        self.read_only = read_only
         self.sentences = self._collection(f"{collection}_sentences", owner)
         self.chunks = self._collection(f"{collection}_chunks", owner)
 
@@ -91,12 +93,20 @@ class ChromaVectors:
         second store writing the same collections (easy with one shared server) would break
         that silently, so each collection records the id of the store that owns it.
         """
-        collection = self.client.get_or_create_collection(
-            name=name,
-            embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}},
-            metadata={"citeqa": "1", "owner": owner} if owner else {"citeqa": "1"},
-        )
+        if self.read_only:
+            try:
+                collection = self.client.get_collection(name=name, embedding_function=None)
+            except Exception as err:
+                raise ChromaError(
+                    f"no collection {name!r} at {self.where} to read ({err})"
+                ) from None
+        else:
+            collection = self.client.get_or_create_collection(
+                name=name,
+                embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+                metadata={"citeqa": "1", "owner": owner} if owner else {"citeqa": "1"},
+            )
         found = (collection.metadata or {}).get("owner")
         if owner and found and found != owner:
             raise ChromaError(
@@ -104,7 +114,7 @@ class ChromaVectors:
                 f"store (id {found}, this one is {owner}); give each store its own collections "
                 f"with CITEQA_COLLECTION, or open the store that owns them"
             )
-        if owner and not found:  # created by a citeqa without owners: adopt it
+        if owner and not found and not self.read_only:  # made by a citeqa without owners
             collection.modify(metadata={"citeqa": "1", "owner": owner})
         return collection
 

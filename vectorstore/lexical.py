@@ -73,9 +73,11 @@ class _Segment:
 class LexicalIndex:
     """One BM25 field ("sentences" or "chunks") persisted under `folder`."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, read_only: bool = False):
+        """`read_only`: another process writes the folder; this one loads it as it is."""
         self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self.folder.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()  # searches and writes may come from different threads
         self._vocab_file = folder / "vocab.txt"
         self._vocab: dict[str, int] = {}

@@ -85,6 +85,19 @@ class Manifest:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def generation(self) -> int:
+        """Bumped by every commit that adds or removes articles: read-only processes compare
+        it to know when to reload (ArticleStore.refresh)."""
+        found = self.get_meta("generation")
+        return int(found) if found else 0
+
+    def _bump(self) -> None:
+        """Inside a write transaction: one more generation."""
+        self._db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) DO UPDATE"
+            " SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+        )
+
     # -- journal ---------------------------------------------------------------------------
     def begin(self, article_ids: Iterable[str], action: str) -> None:
         """Record intent before touching Chroma or BM25, so a crash can be rolled back."""
@@ -154,6 +167,7 @@ class Manifest:
                     "INSERT OR REPLACE INTO origins VALUES (?, ?)", (article.origin, article.id)
                 )
                 self._db.execute("DELETE FROM pending WHERE article_id=?", (article.id,))
+            self._bump()
 
     def _file_story(self, article_id: str, print_: Fingerprint) -> None:
         """Record the article's fingerprint under the story of its closest stored copy
@@ -226,6 +240,7 @@ class Manifest:
                 ("bands", "article_id"),
             ):
                 self._db.executemany(f"DELETE FROM {table} WHERE {column}=?", ids)
+            self._bump()
 
     def article_for_origin(self, origin: str) -> str | None:
         row = self._db.execute(

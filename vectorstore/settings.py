@@ -32,6 +32,7 @@ class Settings:
     embed_batch: int = 32
     precision: str = "bf16"
     collection: str = "citeqa"  # Chroma collections <collection>_sentences / _chunks
+    read_only: bool = False  # answer from a store another process writes (CITEQA_READ_ONLY)
 
     def __post_init__(self) -> None:
         if self.date_order not in DATE_ORDERS:
@@ -62,6 +63,7 @@ class Settings:
             max_file_bytes=_int_env("CITEQA_MAX_FILE_MB", 20) * 1024 * 1024,
             precision=env.get("CITEQA_PRECISION") or "bf16",
             collection=env.get("CITEQA_COLLECTION") or "citeqa",
+            read_only=(env.get("CITEQA_READ_ONLY") or "").lower() in ("1", "true", "yes"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

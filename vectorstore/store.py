@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +47,45 @@ class StoreError(RuntimeError, CiteqaError):
 
 class StoreInUseError(StoreError):
     pass
+
+
+class ReadWriteLock:
+    """Many readers at once, or one writer: a read-only store's queries share Chroma while its
+    refresh swaps the client (Python has no such lock of its own)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0  # writers waiting: new readers queue behind them (no starvation)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        with self._cond:
+            while self._writing or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -104,36 +145,90 @@ class ArticleStore:
     def __init__(self, settings: Settings, model_name: str, dimension: int):
         self.settings = settings
         self.home = settings.home
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.read_only = settings.read_only
         self._lock = FileLock(str(self.home / "citeqa.lock"))
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            holder = _read(self.home / "citeqa.pid")
-            raise StoreInUseError(
-                f"store is in use: {self.home} is open in another citeqa process"
-                f"{f' (PID {holder})' if holder else ''}; stop it or use another --home"
-            ) from None
-        (self.home / "citeqa.pid").write_text(str(os.getpid()))
+        self._open = False
+        if self.read_only:
+            if not (self.home / "manifest.sqlite3").is_file():
+                raise StoreError(f"no citeqa store at {self.home} to open read-only")
+        else:
+            self.home.mkdir(parents=True, exist_ok=True)
+            try:
+                self._lock.acquire(timeout=0)
+            except Timeout:
+                holder = _read(self.home / "citeqa.pid")
+                raise StoreInUseError(
+                    f"store is in use: {self.home} is open in another citeqa process"
+                    f"{f' (PID {holder})' if holder else ''}; stop it, use another --home, "
+                    "or answer from it with --read-only"
+                ) from None
+            (self.home / "citeqa.pid").write_text(str(os.getpid()))
         try:
             self._manifest = Manifest(self.home / "manifest.sqlite3")
             self._check_model(model_name, dimension)
             self.store_id = self._store_id()
-            self._vectors = ChromaVectors(
-                path=None if settings.chroma_url else self.home / "chroma",
-                url=settings.chroma_url,
-                collection=settings.collection,
-                owner=self.store_id,
-            )
+            self._chroma_lock = ReadWriteLock()  # a reader reopens Chroma between queries
+            self._vectors = self._open_vectors()
             # the chunk query of `dense` runs here while the caller asks for sentences
             self._query_pool = ThreadPoolExecutor(4, thread_name_prefix="citeqa-dense")
-            self._bm25_sentences = LexicalIndex(self.home / "bm25" / "sentences")
-            self._bm25_chunks = LexicalIndex(self.home / "bm25" / "chunks")
+            self._generation = self._manifest.generation()
+            self._bm25_sentences, self._bm25_chunks = self._open_bm25()
             self.model_name = model_name
-            self.recover()
+            if not self.read_only:
+                self.recover()
+            self._open = True
         except BaseException:
-            self._lock.release()
+            if self._lock.is_locked:
+                self._lock.release()
             raise
+
+    def _open_vectors(self) -> ChromaVectors:
+        return ChromaVectors(
+            path=None if self.settings.chroma_url else self.home / "chroma",
+            url=self.settings.chroma_url,
+            collection=self.settings.collection,
+            owner=self.store_id,
+            read_only=self.read_only,
+        )
+
+    def _open_bm25(self) -> tuple[LexicalIndex, LexicalIndex]:
+        """Both BM25 fields; a reader retries when the writer merged segments meanwhile."""
+        for attempt in range(5):
+            try:
+                return (
+                    LexicalIndex(self.home / "bm25" / "sentences", read_only=self.read_only),
+                    LexicalIndex(self.home / "bm25" / "chunks", read_only=self.read_only),
+                )
+            except FileNotFoundError:
+                if not self.read_only or attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def refresh(self) -> bool:
+        """In a read-only process: pick up what the writer committed since the last look
+        (BM25 reloaded, embedded Chroma reopened). One SQLite read when nothing changed;
+        returns whether anything was reloaded."""
+        if not self.read_only:
+            return False
+        generation = self._manifest.generation()
+        if generation == self._generation:
+            return False
+        sentences, chunks = self._open_bm25()
+        if self._vectors.embedded:  # its in-memory index does not see another process's writes
+            with self._chroma_lock.writing():
+                self._vectors.close()
+                self._vectors = self._open_vectors()
+        self._bm25_sentences, self._bm25_chunks = sentences, chunks
+        self._generation = generation
+        return True
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(
+                f"the store at {self.home} is open read-only in this process: ingest and "
+                "remove in the process that writes it (the one without --read-only)"
+            )
 
     def __enter__(self) -> ArticleStore:
         return self
@@ -142,14 +237,18 @@ class ArticleStore:
         self.close()
 
     def close(self) -> None:
-        if self._lock.is_locked:
+        if self._open:
+            self._open = False
             self._query_pool.shutdown(wait=True)
             self._manifest.close()
             self._vectors.close()
+        if self._lock.is_locked:
             self._lock.release()
 
     def _check_model(self, model_name: str, dimension: int) -> None:
         stored = self._manifest.get_meta("model")
+        if stored is None and self.read_only:
+            raise StoreError(f"the store at {self.home} has never been written; nothing to read")
         if stored is None:
             self._manifest.set_meta("model", model_name)
             self._manifest.set_meta("dimension", str(dimension))
@@ -176,6 +275,7 @@ class ArticleStore:
         when it commits it, and removes the old one last; killed in between, it leaves the old
         article with no file naming it. Nothing else leaves an article without an origin.
         """
+        self._writable()
         pending = [article_id for article_id, _ in self._manifest.pending()]
         if pending:
             self._erase(pending)
@@ -188,6 +288,7 @@ class ArticleStore:
     ) -> None:
         """Store fully prepared articles: all of each, or (after a crash) none of it.
         `retire`: new article id → the earlier version it replaces (see sort_incoming)."""
+        self._writable()
         if not prepared:
             return
         ids = [p.article.id for p in prepared]
@@ -230,6 +331,7 @@ class ArticleStore:
         An unchanged text found under a new origin has that origin recorded at once; the
         article its origin named before is superseded.
         """
+        self._writable()
         added: list[str] = []
         unchanged: list[str] = []
         replaced: list[str] = []
@@ -304,6 +406,7 @@ class ArticleStore:
         return self._manifest.get_meta(key)
 
     def set_meta(self, key: str, value: str) -> None:
+        self._writable()
         self._manifest.set_meta(key, value)
 
     def stories(self, article_ids: Iterable[str]) -> dict[str, list[str]]:
@@ -329,6 +432,7 @@ class ArticleStore:
 
     def remove(self, article_ids: Sequence[str]) -> list[str]:
         """Remove articles completely; returns the ids that were present."""
+        self._writable()
         present = [a for a in dict.fromkeys(article_ids) if self._manifest.has(a)]
         if present:
             self._manifest.begin(present, "remove")
@@ -433,32 +537,37 @@ class ArticleStore:
         return self.dense_sentences(vector, sentences, where), pending.result()
 
     def dense_sentences(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
-        return self._vectors.query(self._vectors.sentences, vector, k, where)
+        with self._chroma_lock.reading():
+            return self._vectors.query(self._vectors.sentences, vector, k, where)
 
     def dense_chunks(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
-        return self._vectors.query(self._vectors.chunks, vector, k, where)
+        with self._chroma_lock.reading():
+            return self._vectors.query(self._vectors.chunks, vector, k, where)
 
     def sentence_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, sentence index) that has a stored vector."""
-        return self._similarities(self._vectors.sentences, sentence_id, vector, keys)
+        return self._similarities("sentences", sentence_id, vector, keys)
 
     def chunk_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, chunk number) that has a stored vector."""
-        return self._similarities(self._vectors.chunks, chunk_id, vector, keys)
+        return self._similarities("chunks", chunk_id, vector, keys)
 
     def _similarities(
         self,
-        collection: Any,
+        collection: str,
         make_id: Callable[[str, int], str],
         vector: np.ndarray,
         keys: Iterable[tuple[str, int]],
     ) -> dict[tuple[str, int], float]:
         ids = {make_id(a, n): (a, n) for a, n in keys}
-        found = self._vectors.similarities(collection, vector, list(ids))
+        with self._chroma_lock.reading():
+            found = self._vectors.similarities(
+                getattr(self._vectors, collection), vector, list(ids)
+            )
         return {ids[i]: score for i, score in found.items() if i in ids}
 
     def is_empty(self) -> bool:

@@ -49,6 +49,11 @@ from ui.cli.eval import eval_command
     default=None,
     help="Refuse files larger than this (default 20).",
 )
+@click.option(
+    "--read-only",
+    is_flag=True,
+    help="Answer from a store another citeqa process writes (env CITEQA_READ_ONLY=1).",
+)
 @click.pass_context
 def main(
     ctx: click.Context,
@@ -57,9 +62,11 @@ def main(
     chroma_url: str | None,
     date_order: str | None,
     max_mb: int | None,
+    read_only: bool,
 ) -> None:
     """citeqa: answers about your news articles, every sentence cited."""
     ctx.obj = {
+        "read_only": read_only,
         "home": home,
         "model": model,
         "chroma_url": chroma_url,

@@ -27,6 +27,7 @@ def _settings(ctx: click.Context) -> Settings:
         chroma_url=obj["chroma_url"],
         date_order=obj["date_order"],
         max_file_bytes=obj["max_mb"] * 1024 * 1024 if obj["max_mb"] else None,
+        read_only=True if obj.get("read_only") else None,
     )
 
 
