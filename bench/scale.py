@@ -189,6 +189,8 @@ def run_mode(
                 ),
                 "chroma_ms_per_sentence": round(1000 * step["chroma_s"] / step["sentences"], 3),
                 "build_s": round(build_s, 1),
+                # the ingest processes' peak (the fill holds the most: the store grows in it)
+                "ingest_peak_rss_mb": max(part["peak_rss_mb"] for part in (fill, step) if part),
                 "open_s": step["open_s"],
                 "disk_mb": round(disk),
                 **{f"ask_{k}": v for k, v in asked.items()},
