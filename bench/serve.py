@@ -72,7 +72,7 @@ def measure_serve(
             try:
                 client = Client(f"http://127.0.0.1:{port}/", verbose=False)
                 break
-            except Exception:  # noqa: BLE001 (gradio_client raises httpx and its own errors)
+            except Exception:
                 if attempt == 11:
                     raise
                 time.sleep(5)
