@@ -216,3 +216,17 @@ def test_the_articles_tab_fetches_a_feed_and_reports_each_failure(site, tmp_path
             f"{site.base}/news/1.html", api_name="/fetch"
         )
         assert "127.0.0.1 is a private, loopback or link-local address" in result
+
+
+@pytest.mark.integration
+def test_a_page_listed_by_two_feeds_is_fetched_once(site, assistant, tmp_path):
+    from tests.web_server import atom
+
+    feed = tmp_path / "overlap.atom"
+    feed.write_bytes(atom(site.base, range(40, 45)))
+    other = tmp_path / "overlap2.atom"
+    other.write_bytes(atom(site.base, range(42, 47)))
+    before = site.count("/news/43.html")
+    report = assistant.ingest([feed, other], None, QUICK)
+    assert len(report.added) == 7 and not report.failed
+    assert site.count("/news/43.html") == before + 1

@@ -142,6 +142,7 @@ def read_web(
     known = not_modified = 0
     answered: list[tuple[str, str, str]] = []
     pages: list[tuple[str, FeedItem | None]] = []
+    queued: set[str] = set()
     for source in sources:
         try:
             if isinstance(source, Path):
@@ -171,7 +172,8 @@ def read_web(
         for item in items:
             if is_stored(item.url):
                 known += 1
-            else:
+            elif item.url not in queued:  # two feeds (or one twice) listing the same page
+                queued.add(item.url)
                 pages.append((item.url, item))
     advance = task("pages fetched", len(pages)) if task is not None and pages else None
 
