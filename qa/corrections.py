@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from qa.types import Evidence
+from vectorstore.dates import as_utc
 from vectorstore.store import ArticleStore
 
 CLAIM_COVERAGE = 0.8  # share of the wrong claim's words a sentence must hold to repeat it
@@ -92,8 +92,4 @@ def correction_for(
 def _older(note: Evidence, cited: Evidence) -> bool:
     if note.published is None or cited.published is None:
         return False
-    return _utc(note.published) < _utc(cited.published)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(note.published) < as_utc(cited.published)

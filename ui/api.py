@@ -20,6 +20,7 @@ from qa.filters import FilterError
 from qa.options import AskOptions
 from vectorstore.errors import CiteqaError
 from vectorstore.store import StoreError
+from vectorstore.web import is_url
 
 MAX_IDS = 10_000
 MAX_ID_CHARS = 200
@@ -109,7 +110,7 @@ def url_list(value: Any) -> list[str]:
     """Article or feed URLs, one per line (or separated by spaces); each must be http(s)."""
     urls = text_arg("urls", value, MAX_URL_CHARS).split()
     for url in urls:
-        if not url.lower().startswith(("http://", "https://")):
+        if not is_url(url):
             raise InputError(f"not an http(s) URL: {url[:200]}")
     return urls
 

@@ -51,6 +51,11 @@ def parse_date(value: object, date_order: str = "dmy") -> datetime | None:
     return parsed
 
 
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes taken as UTC, so that any two dates compare."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 text of a date, or None."""
     return value.isoformat() if value else None

@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +23,7 @@ import numpy as np
 from filelock import FileLock, Timeout
 
 from vectorstore.chroma_store import ChromaVectors, VectorHit, Where
+from vectorstore.dates import as_utc
 from vectorstore.embed import Embedder
 from vectorstore.errors import CiteqaError
 from vectorstore.ids import chunk_id, sentence_id
@@ -394,7 +394,7 @@ class ArticleStore:
             stored
             and stored.published
             and article.published
-            and _comparable(article.published) < _comparable(stored.published)
+            and as_utc(article.published) < as_utc(stored.published)
         )
         return stored_id, newer
 
@@ -601,12 +601,7 @@ def _published_after(first: Article, second: Article) -> bool:
     """True when `first` is strictly later than `second` (both dated)."""
     if first.published is None or second.published is None:
         return False
-    return _comparable(first.published) > _comparable(second.published)
-
-
-def _comparable(moment: datetime) -> datetime:
-    """Naive dates are taken as UTC so that dated versions compare."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(first.published) > as_utc(second.published)
 
 
 def open_store(settings: Settings, embedder: Embedder) -> ArticleStore:
