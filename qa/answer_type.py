@@ -63,9 +63,36 @@ _KINDS = {
 
 NUMBER_KINDS = frozenset({"number", "age", "amount"})
 
+# Two more kinds for the follow-up ranking only (qa.followup), where a short question inside a
+# chosen article is answered by the sentence that *does* what it asks: "What is it called?" by
+# the sentence that names it ("which the researchers have named Nivalia…"), not by "called the
+# results promising"; "Why…?" by one that gives a reason ("after the wettest January…, so…").
+# The first-question search leaves them out: its features were weighed without them.
+_FOLLOW_UP_KINDS = {
+    "name": (
+        re.compile(
+            r"^\s*what(?:'s|\s+(?:is|was|are|were))\s+(?:it|this|that|they|these|those)\s+"
+            r"(?:called|named|known as)\b|^\s*what(?:'s|\s+(?:is|was|are|were))\s+(?:its|their)\s+"
+            r"names?\b",
+            re.I,
+        ),
+        re.compile(r"\b(?:called|named|dubbed|christened|known as)\s+(?:the\s+)?[\"“‘']?[A-Z]"),
+    ),
+    "reason": (
+        re.compile(r"^\s*(?:why\b|what (?:caused|made|led to)\b|how come\b)", re.I),
+        re.compile(
+            r"\b(?:because|so|since|after|due to|owing to|as a result|caused|led to|thanks to|"
+            r"blamed)\b",
+            re.I,
+        ),
+    ),
+}
 
-def expected_kind(question: str) -> str | None:
-    for kind, (asks, _) in _KINDS.items():
+
+def expected_kind(question: str, follow_up: bool = False) -> str | None:
+    """The kind of answer `question` asks for; with `follow_up`, also "name" and "reason"."""
+    kinds = {**_FOLLOW_UP_KINDS, **_KINDS} if follow_up else _KINDS
+    for kind, (asks, _) in kinds.items():
         if asks.search(question):
             return kind
     return None
@@ -85,4 +112,5 @@ def holds_kind(sentence: str, kind: str | None) -> bool:
         return True
     if kind == "person":
         return any(not ORGANISATION.search(m.group(0)) for m in _KINDS[kind][1].finditer(sentence))
-    return bool(_KINDS[kind][1].search(sentence))
+    holds = (_KINDS.get(kind) or _FOLLOW_UP_KINDS[kind])[1]
+    return bool(holds.search(sentence))

@@ -519,7 +519,7 @@ class FollowUps:
         around = self.store.sentence_similarities(self.embedder.embed_query(contextual), keys)
         bm25 = self.store.bm25_sentence_scores(own, keys)
         best_bm25 = max(bm25.values(), default=0.0) or 1.0
-        kind = expected_kind(question)
+        kind = expected_kind(question, follow_up=True)
         score = {
             key: cosine.get(key, 0.0)
             + W_CONTEXT * around.get(key, 0.0)

@@ -380,6 +380,26 @@ def test_expected_kind(question, kind):
 
 
 @pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("What is it called?", "name"),
+        ("What are they called?", "name"),
+        ("What's its name?", "name"),
+        ("Why did it close?", "reason"),
+        ("What caused the flooding?", "reason"),
+        ("Who is she?", "person"),  # the first question's kinds are kept
+        ("When was it approved?", "date"),
+        ("What did it call for?", None),
+        ("Where is it?", None),
+    ],
+)
+def test_follow_up_kinds(question, kind):
+    assert expected_kind(question, follow_up=True) == kind
+    if kind in ("name", "reason"):
+        assert expected_kind(question) is None  # the first-question search does not use them
+
+
+@pytest.mark.parametrize(
     ("sentence", "kind", "holds"),
     [
         ("The bridge was built in 1923.", "date", True),
@@ -404,6 +424,12 @@ def test_expected_kind(question, kind):
         ("A man aged 58 was convicted.", "age", True),
         ("The 58-year-old treasurer was jailed.", "age", True),
         ("He scored 2 goals in 44 games.", "age", False),
+        # "what is it called?" wants the sentence that names it, "why?" one that gives a reason
+        ("The strain, which they have named Nivalia frigida KV-12, was found.", "name", True),
+        ('A ferry known as "Sable Star" sank.', "name", True),
+        ("Prof. Dewitt called the results promising.", "name", False),
+        ("The ground was saturated after a wet January, so the rain ran off.", "reason", True),
+        ("The agency issued 23 flood warnings.", "reason", False),
     ],
 )
 def test_holds_kind(sentence, kind, holds):
