@@ -308,7 +308,8 @@ def check_store(
     """Assert that manifest, Chroma and BM25 hold exactly the `expected` {id: text} articles.
 
     Each article is present once, with every sentence and chunk a clean ingest would make, in
-    the manifest, in both Chroma collections and in both BM25 fields; nothing belongs to an
+    the manifest (with a vector per chunk), in Chroma (one vector per sentence) and in both
+    BM25 fields; nothing belongs to an
     article that is not stored; the journal is empty; BM25 on disk equals BM25 in memory.
     `origins` ({origin: article id}), when given, must match the manifest's origins.
     """
@@ -321,7 +322,7 @@ def check_store(
     assert len(listed) == len(ids) and set(listed) == set(ids)
     texts = manifest.texts(ids)
 
-    # Chroma id -> text; Chroma may or may not keep the text
+    # vector / BM25 row id -> text
     want_sentences: dict[str, str] = {}
     want_chunks: dict[str, str] = {}
     for aid in ids:
@@ -345,25 +346,23 @@ def check_store(
         for n, (first, last, chunk) in enumerate(units.chunks):
             assert spans[(aid, n)] == range(first, last + 1), (aid, n)
             want_chunks[chunk_id(aid, n)] = chunk
+        vectors = manifest.chunk_vectors((aid, n) for n in range(n_chunks))
+        assert sorted(vectors) == [(aid, n) for n in range(n_chunks)], f"{aid}: chunk vectors"
     if origins is not None:
         for origin, aid in origins.items():
             assert manifest.article_for_origin(origin) == aid, f"origin {origin}"
         for aid in ids:
             assert manifest.origins_of(aid), f"{aid} is stored but no file holds it"
 
-    for name, collection, want in (
-        ("sentence", store._vectors.sentences, want_sentences),
-        ("chunk", store._vectors.chunks, want_chunks),
-    ):
-        stored_rows = chroma_rows(collection)
-        got_ids = [r[0] for r in stored_rows]
-        assert len(got_ids) == len(set(got_ids)), f"Chroma {name} ids repeat"
-        assert set(got_ids) == set(want), _diff(f"Chroma {name}s", got_ids, want)
-        for row_id, document, meta in stored_rows:
-            text = want[row_id]
-            assert document in (None, text), f"Chroma {name} {row_id}: wrong document"
-            assert meta["article_id"] == row_id.split(":")[0], row_id
-            assert set(meta) == FILTER_FIELDS, f"Chroma {name} {row_id}: {meta}"
+    stored_rows = chroma_rows(store._vectors.sentences)
+    got_ids = [r[0] for r in stored_rows]
+    assert len(got_ids) == len(set(got_ids)), "Chroma sentence ids repeat"
+    assert set(got_ids) == set(want_sentences), _diff("Chroma sentences", got_ids, want_sentences)
+    for row_id, document, meta in stored_rows:
+        text = want_sentences[row_id]
+        assert document in (None, text), f"Chroma sentence {row_id}: wrong document"
+        assert meta["article_id"] == row_id.split(":")[0], row_id
+        assert set(meta) == FILTER_FIELDS, f"Chroma sentence {row_id}: {meta}"
 
     for name, index, want in (
         ("sentence", store._bm25_sentences, want_sentences),

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from ui.cli import main
-from vectorstore.chroma_store import CHUNKS, SENTENCES
+from vectorstore.chroma_store import SENTENCES
 from vectorstore.settings import Settings
 from vectorstore.store import open_store
 
@@ -293,7 +293,7 @@ def test_remove_then_gone(tmp_path):
     stats = json.loads(run(home, "stats", "--json").stdout)
     survivor = after[0]
     assert stats["articles"] == 1
-    assert stats["vectors"] == survivor["sentences"] + survivor["chunks"]
+    assert stats["vectors"] == survivor["sentences"]
     # the removed article can no longer be cited
     answer = json.loads(run(home, "ask", BRIDGE_Q, "--json").stdout)
     assert victim["id"] not in {c["article_id"] for c in answer["citations"]}
@@ -319,7 +319,7 @@ def test_stats_json(cli_home, listed):
     assert stats["articles"] == 6
     assert stats["sentences"] == sum(a["sentences"] for a in listed)
     assert stats["chunks"] == sum(a["chunks"] for a in listed)
-    assert stats["vectors"] == stats["sentences"] + stats["chunks"]
+    assert stats["vectors"] == stats["sentences"]
     assert stats["bytes_on_disk"] > 0 and stats["characters"] > 0
     assert stats["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert stats["home"] == str(home)
@@ -343,14 +343,13 @@ def test_chroma_server_through_cli(tmp_path, chroma_server):
         assert result.stdout.startswith("2 added")
         stats = json.loads(run(home, "stats", "--json", chroma_url=chroma_server).stdout)
         assert stats["chroma"] == chroma_server
-        assert stats["vectors"] == stats["sentences"] + stats["chunks"]
+        assert stats["vectors"] == stats["sentences"]  # chunks have no vectors
         assert not (home / "chroma").exists()
         answer = json.loads(run(home, "ask", BRIDGE_Q, "--json", chroma_url=chroma_server).stdout)
         assert any("£14.2 million" in c["sentence"] for c in answer["citations"])
     finally:
         with open_store(Settings(home=home, chroma_url=chroma_server), _Named()) as store:
-            for name in (SENTENCES, CHUNKS):
-                store._vectors.client.delete_collection(name)
+            store._vectors.client.delete_collection(SENTENCES)
 
 
 class _Named:

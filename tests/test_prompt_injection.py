@@ -220,11 +220,10 @@ def test_hidden_html_text_never_reaches_the_store(ingested):
     text = ingested.store.text(html[0].id) or ""
     assert VISIBLE in text and "mooring fees unchanged" in text
     assert not any(word in text for word in HIDDEN)
-    for collection in (ingested.store._vectors.sentences, ingested.store._vectors.chunks):
-        stored = collection.get(include=["documents", "metadatas"])
-        assert stored["ids"]
-        held = repr(stored["documents"]) + repr(stored["metadatas"])
-        assert not any(word in held for word in HIDDEN)
+    stored = ingested.store._vectors.sentences.get(include=["documents", "metadatas"])
+    assert stored["ids"]
+    held = repr(stored["documents"]) + repr(stored["metadatas"])
+    assert not any(word in held for word in HIDDEN)
 
 
 def test_markdown_image_url_is_not_stored(ingested):

@@ -244,21 +244,17 @@ def test_learned_ranker_recovers_a_sentence_the_dense_search_missed(councils, mo
     """The exact cosine is fetched when the hand-set ranker's top has no dense score, even if
     the learned ranker (which reads the floor as evidence against it) put another first."""
     from tests.store_invariants import council
-    from vectorstore.ids import chunk_id, sentence_id
+    from vectorstore.ids import sentence_id
 
     article = council(7)
     target = (article.id, 2)
     store = councils.searcher.store  # type: ignore[attr-defined]
     seen = councils.searcher.search(article.question, k=5)  # type: ignore[attr-defined]
     assert (seen.evidence[0].article_id, seen.evidence[0].sentence_index) == target
-    chunk = store.sentence_rows([target])[target].chunk
-    hidden = {sentence_id(*target), chunk_id(article.id, chunk)}
-    dense_s, dense_c = store.dense_sentences, store.dense_chunks
+    hidden = sentence_id(*target)
+    dense_s = store.dense_sentences
     monkeypatch.setattr(
-        store, "dense_sentences", lambda *a: [h for h in dense_s(*a) if h.id not in hidden]
-    )
-    monkeypatch.setattr(
-        store, "dense_chunks", lambda *a: [h for h in dense_c(*a) if h.id not in hidden]
+        store, "dense_sentences", lambda *a: [h for h in dense_s(*a) if h.id != hidden]
     )
     missed = councils.searcher.search(article.question, k=5)  # type: ignore[attr-defined]
     assert (missed.evidence[0].article_id, missed.evidence[0].sentence_index) == target

@@ -4,8 +4,7 @@ Chroma's HNSW index is approximate. When it leaves out the sentence that answers
 BM25 still finds it; when such a sentence ranks first, the hybrid score must use its real
 cosine (fetched from Chroma by id), else the confidence rests on another sentence's cosine and
 the question can be abstained on (tests/test_concurrency.py once saw "How much will the scheme
-in Oakley cost?" abstained). A miss is simulated by removing the sentence (and its chunk) from
-the dense lists.
+in Oakley cost?" abstained). A miss is simulated by removing the sentence from the dense list.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import pytest
 from qa.assistant import Assistant
 from qa.search import Searcher, SearchResult
 from tests.store_invariants import council, share_model
-from vectorstore.ids import chunk_id, sentence_id
+from vectorstore.ids import sentence_id
 from vectorstore.store import ArticleStore
 
 pytestmark = pytest.mark.integration
@@ -49,15 +48,11 @@ def searcher(assistant) -> Searcher:
 
 
 def _miss(monkeypatch: pytest.MonkeyPatch, store: ArticleStore, article: str, index: int) -> None:
-    """Make the dense search leave out one sentence and its chunk, as an HNSW miss would."""
-    chunk = store.sentence_rows([(article, index)])[(article, index)].chunk
-    hidden = {sentence_id(article, index), chunk_id(article, chunk)}
-    dense_sentences, dense_chunks = store.dense_sentences, store.dense_chunks
+    """Make the dense search leave out one sentence, as an HNSW miss would."""
+    hidden = sentence_id(article, index)
+    dense_sentences = store.dense_sentences
     monkeypatch.setattr(
-        store, "dense_sentences", lambda *a: [h for h in dense_sentences(*a) if h.id not in hidden]
-    )
-    monkeypatch.setattr(
-        store, "dense_chunks", lambda *a: [h for h in dense_chunks(*a) if h.id not in hidden]
+        store, "dense_sentences", lambda *a: [h for h in dense_sentences(*a) if h.id != hidden]
     )
 
 
@@ -92,12 +87,11 @@ def test_a_sentence_dense_search_missed_keeps_its_score(searcher, monkeypatch):
 
 
 def test_answered_when_the_dense_search_returns_nothing_useful(assistant, monkeypatch):
-    """The worst miss: dense lists empty. The floor was 0 and the question was abstained on."""
+    """The worst miss: the dense list empty. The floor was 0 and the question was abstained on."""
     article = council(19)
     before = assistant.ask(article.question)
     assert not before.abstained
     monkeypatch.setattr(assistant.store, "dense_sentences", lambda *a: [])
-    monkeypatch.setattr(assistant.store, "dense_chunks", lambda *a: [])
     after = assistant.ask(article.question)
     assert not after.abstained, after.timings
     assert after.timings["confidence"] == pytest.approx(before.timings["confidence"], abs=1e-3)
@@ -108,16 +102,13 @@ def test_exact_scores_are_the_dense_scores(searcher):
     """Fetched by id or found by the dense query: the same cosine for the same vector."""
     store = searcher.store
     vector = searcher.embedder.embed_query(council(3).question)
-    for query, exact in (
-        (store.dense_sentences, store.sentence_similarities),
-        (store.dense_chunks, store.chunk_similarities),
-    ):
-        hits = query(vector, 20, None)
-        keys = [(h.article_id, h.number) for h in hits]
-        scores = exact(vector, [*keys, ("0" * 16, 0)])  # an id Chroma does not hold: left out
-        assert set(scores) == set(keys)
-        for hit, key in zip(hits, keys, strict=True):
-            assert scores[key] == pytest.approx(hit.score, abs=1e-4)
+    hits = store.dense_sentences(vector, 20, None)
+    keys = [(h.article_id, h.number) for h in hits]
+    # an id Chroma does not hold is left out
+    scores = store.sentence_similarities(vector, [*keys, ("0" * 16, 0)])
+    assert set(scores) == set(keys)
+    for hit, key in zip(hits, keys, strict=True):
+        assert scores[key] == pytest.approx(hit.score, abs=1e-4)
 
 
 def test_no_vectors_are_fetched_when_dense_search_found_the_top_sentence(searcher, monkeypatch):
@@ -127,7 +118,6 @@ def test_no_vectors_are_fetched_when_dense_search_found_the_top_sentence(searche
         raise AssertionError("fetched vectors by id although nothing was missed")
 
     monkeypatch.setattr(searcher.store, "sentence_similarities", fail)
-    monkeypatch.setattr(searcher.store, "chunk_similarities", fail)
     article = council(23)
     result = searcher.search(article.question, k=5)
     assert article.answer in result.evidence[0].sentence

@@ -2,7 +2,7 @@
 
 `StoreContract` holds every test; `TestEmbeddedStore` and `TestServerStore` run it with
 vectors in the store's home folder and on the session's Chroma server. Each test gets a fresh
-home; on the shared server both collections are dropped after every test so that vectors
+home; on the shared server its collections are dropped after every test so that vectors
 never leak from one test into the next.
 """
 
@@ -16,17 +16,26 @@ import sys
 import textwrap
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.store_invariants import FILTER_FIELDS
-from vectorstore.chroma_store import CHUNKS, EF_SEARCH, SENTENCES, ChromaError
+from vectorstore.chroma_store import EF_SEARCH, SENTENCES, ChromaError
 from vectorstore.ids import parse_vector_id
 from vectorstore.ingest import ingest_paths
 from vectorstore.settings import Settings
 from vectorstore.store import ArticleStore, StoreError, StoreInUseError, open_store
+
+CHUNKS = "citeqa_chunks"  # the chunk-vector collection of stores made before chunks lost them
+FOREIGN_CHUNKS = "citeqa-other_chunks"  # another store's: never touched
+
+
+def _names(client) -> set[str]:
+    return {getattr(c, "name", c) for c in client.list_collections()}
+
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +103,7 @@ class StoreContract:
     @pytest.fixture
     def store(self, make_store) -> ArticleStore:
         store = make_store()
-        assert store._vectors.counts() == (0, 0), "a fresh store must start without vectors"
+        assert store._vectors.count() == 0, "a fresh store must start without vectors"
         return store
 
     @pytest.fixture
@@ -105,14 +114,14 @@ class StoreContract:
     # -- helpers ------------------------------------------------------------------------------
     @staticmethod
     def assert_consistent(store: ArticleStore) -> None:
-        """Manifest, Chroma (both collections) and BM25 (both fields) hold the same articles."""
+        """Manifest, Chroma (sentence vectors) and BM25 (both fields) hold the same articles."""
         ids = set(store.article_ids())
         assert store._vectors.article_ids() == ids
         assert store._bm25_sentences.article_ids() == ids
         assert store._bm25_chunks.article_ids() == ids
         sentences = sum(a.sentences for a in store.list_articles())
         chunks = sum(a.chunks for a in store.list_articles())
-        assert store._vectors.counts() == (sentences, chunks)
+        assert store._vectors.count() == sentences
         assert len(store._bm25_sentences) == sentences
         assert len(store._bm25_chunks) == chunks
 
@@ -130,9 +139,7 @@ class StoreContract:
         articles = store.list_articles()
         assert len(articles) == SAMPLE_COUNT
         _, _, sentence_meta = _all_rows(store._vectors.sentences)
-        _, _, chunk_meta = _all_rows(store._vectors.chunks)
         sentence_vectors = Counter(m["article_id"] for m in sentence_meta)
-        chunk_vectors = Counter(m["article_id"] for m in chunk_meta)
         for a in articles:
             assert a.sentences > 0 and a.chunks > 0
             rows = store._manifest.sentence_rows((a.id, i) for i in range(a.sentences + 1))
@@ -142,7 +149,6 @@ class StoreContract:
             covered = [i for n in range(a.chunks) for i in spans[(a.id, n)]]
             assert covered == list(range(a.sentences)), "chunks must tile the sentences"
             assert sentence_vectors[a.id] == a.sentences, a.title
-            assert chunk_vectors[a.id] == a.chunks, a.title
             assert a.chars == len(store.text(a.id))
         counts = store._manifest.counts()
         assert counts[:3] == (
@@ -152,17 +158,17 @@ class StoreContract:
         )
         stats = store.stats()
         assert stats.articles == SAMPLE_COUNT
-        assert stats.vectors == counts[1] + counts[2]
+        assert stats.vectors == counts[1]  # one per sentence: chunks have no vectors
 
     def test_ingest_again_changes_nothing(self, ingested, embedder):
         store, first = ingested
-        before = store._vectors.counts()
+        before = store._vectors.count()
         bm25_before = (len(store._bm25_sentences), len(store._bm25_chunks))
         again = ingest_paths(store, embedder, [SAMPLES])
         assert again.added == () and again.replaced == () and again.failed == ()
         assert sorted(again.unchanged) == sorted(first.added)
         assert again.sentences == 0
-        assert store._vectors.counts() == before
+        assert store._vectors.count() == before
         assert (len(store._bm25_sentences), len(store._bm25_chunks)) == bm25_before
         self.assert_consistent(store)
 
@@ -199,7 +205,7 @@ class StoreContract:
     def test_same_text_under_another_name_is_stored_once(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
         ingest_paths(store, embedder, [folder])
-        counts = store._vectors.counts()
+        counts = store._vectors.count()
         bridge_id = store._manifest.article_for_origin(str(folder / BRIDGE))
         copy = tmp_path / "elsewhere" / "copy_of_bridge.txt"
         copy.parent.mkdir()
@@ -209,7 +215,7 @@ class StoreContract:
         assert report.unchanged == (bridge_id,)
         assert report.added == () and report.replaced == () and report.failed == ()
         assert len(store.list_articles()) == SAMPLE_COUNT
-        assert store._vectors.counts() == counts
+        assert store._vectors.count() == counts
         assert store._manifest.article_for_origin(str(copy)) == bridge_id
 
         # editing one of the two files keeps the article the other file still holds
@@ -238,7 +244,7 @@ class StoreContract:
 
         assert sorted(store.remove(keep)) == keep
         assert store.is_empty()
-        assert store._vectors.counts() == (0, 0)
+        assert store._vectors.count() == 0
         assert store._vectors.article_ids() == set()
         assert store._bm25_sentences.article_ids() == set()
         assert store._bm25_chunks.article_ids() == set()
@@ -263,52 +269,51 @@ class StoreContract:
             spans.append(span)
         fresh = embedder.embed_documents(spans)
         assert float(np.min(np.sum(fresh * vectors, axis=1))) > 0.98
-        # chunk vectors are the normalised mean of their whole stored sentences
+        # the manifest holds each chunk's vector: the normalised mean of its stored sentences'
         by_key = {key: vectors[i] for i, key in enumerate(keys)}
-        chunk_ids, chunk_vectors, _ = _all_rows(store._vectors.chunks)
-        chunk_keys = [parse_vector_id(i) for i in chunk_ids]
-        chunk_spans = store._manifest.chunk_sentences(chunk_keys)
-        assert len(chunk_spans) == len(chunk_ids)
-        for vector, (article, number) in zip(chunk_vectors, chunk_keys, strict=True):
-            members = [by_key[(article, i)] for i in chunk_spans[(article, number)]]
-            mean = np.mean(members, axis=0)
+        chunk_keys = [(a.id, n) for a in store.list_articles() for n in range(a.chunks)]
+        chunk_vectors = store._manifest.chunk_vectors(chunk_keys)
+        assert set(chunk_vectors) == set(chunk_keys)
+        spans_of = store._manifest.chunk_sentences(chunk_keys)
+        for (article, number), vector in chunk_vectors.items():
+            mean = np.mean([by_key[(article, i)] for i in spans_of[(article, number)]], axis=0)
             assert float(vector @ (mean / np.linalg.norm(mean))) > 0.999
+        question = embedder.embed_query("What will the new structure replacing the bridge cost?")
+        cosines = store.chunk_similarities(question, [*chunk_keys, ("0" * 16, 0)])
+        assert set(cosines) == set(chunk_keys)  # a chunk the manifest lacks is left out
+        for key, cosine in cosines.items():
+            expected = chunk_vectors[key] @ question / np.linalg.norm(chunk_vectors[key])
+            assert cosine == pytest.approx(float(expected), abs=1e-5)
 
     def test_exact_cosines_by_id_match_the_dense_scores(self, ingested, embedder):
         """What hybrid search uses for candidates HNSW missed: same ids, same scale."""
         store, _ = ingested
         vector = embedder.embed_query("What will the new structure replacing the bridge cost?")
-        for dense, exact in (
-            (store.dense_sentences, store.sentence_similarities),
-            (store.dense_chunks, store.chunk_similarities),
-        ):
-            hits = dense(vector, 30, None)
-            keys = [(h.article_id, h.number) for h in hits]
-            scores = exact(vector, [*keys, ("0" * 16, 0)])  # an id Chroma lacks is left out
-            assert len(hits) >= 10 and set(scores) == set(keys)
-            for hit, key in zip(hits, keys, strict=True):
-                assert scores[key] == pytest.approx(hit.score, abs=1e-4)
+        hits = store.dense_sentences(vector, 30, None)
+        keys = [(h.article_id, h.number) for h in hits]
+        # an id Chroma lacks is left out
+        scores = store.sentence_similarities(vector, [*keys, ("0" * 16, 0)])
+        assert len(hits) >= 10 and set(scores) == set(keys)
+        for hit, key in zip(hits, keys, strict=True):
+            assert scores[key] == pytest.approx(hit.score, abs=1e-4)
 
-    def test_dense_asks_both_collections_at_once_with_the_same_answers(self, ingested, embedder):
-        """`dense` (the search's path: chunk query on a pool thread) returns exactly the two
-        single queries' hits, with and without a filter, also from several threads at once."""
+    def test_dense_gives_the_same_answers_from_several_threads(self, ingested, embedder):
+        """Answering threads share one store: the same query from 24 at once, with and without
+        a filter, returns exactly the single query's hits."""
         from concurrent.futures import ThreadPoolExecutor
 
         store, _ = ingested
         vector = embedder.embed_query("What will the new structure replacing the bridge cost?")
         article = store.dense_sentences(vector, 1, None)[0].article_id
         for where in (None, {"article_id": {"$in": [article]}}):
-            expected = (
-                store.dense_sentences(vector, 20, where),
-                store.dense_chunks(vector, 5, where),
-            )
-            assert expected[0] and expected[1]
+            expected = store.dense_sentences(vector, 20, where)
+            assert expected
             with ThreadPoolExecutor(6) as pool:
-                jobs = [pool.submit(store.dense, vector, 20, 5, where) for _ in range(24)]
+                jobs = [pool.submit(store.dense_sentences, vector, 20, where) for _ in range(24)]
                 results = [job.result() for job in jobs]
             assert all(result == expected for result in results)
             if where:
-                assert {h.article_id for h in expected[0] + expected[1]} == {article}
+                assert {h.article_id for h in expected} == {article}
 
     def test_bad_files_are_reported_and_good_files_stored(self, store, embedder, tmp_path):
         folder = _copy_samples(tmp_path / "articles")
@@ -345,17 +350,55 @@ class StoreContract:
     def test_collections_search_wider_than_chromas_default(self, store, make_store):
         """ef_search 100 (Chroma's default) missed 2-17 % of the exact 10 nearest at 0.3-1.5 M
         vectors; new collections get EF_SEARCH and a writer raises it on older ones."""
-        for collection in (store._vectors.sentences, store._vectors.chunks):
-            assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
-            collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as a 0.x store left it
+        collection = store._vectors.sentences
+        assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+        collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as a 0.x store left it
         stored = store._vectors.client.get_collection(SENTENCES, embedding_function=None)
         assert stored.configuration["hnsw"]["ef_search"] == 100
         store.close()
         again = make_store()
-        for name in (SENTENCES, CHUNKS):
-            reopened = again._vectors.client.get_collection(name, embedding_function=None)
-            assert reopened.configuration["hnsw"]["ef_search"] == EF_SEARCH
+        reopened = again._vectors.client.get_collection(SENTENCES, embedding_function=None)
+        assert reopened.configuration["hnsw"]["ef_search"] == EF_SEARCH
         assert EF_SEARCH > 100
+
+    def test_an_older_stores_chunk_vectors_move_into_the_manifest(self, ingested, make_store):
+        """Stores made before kept chunk vectors in Chroma (`<collection>_chunks`) and none in
+        the manifest: the next writer copies them over and drops the collection (a reader
+        leaves both as they are); another store's collection is never touched."""
+        store, _ = ingested
+        client = store._vectors.client
+        settings = store.settings
+        assert CHUNKS not in _names(client)  # a new store keeps chunk vectors in its manifest
+        keys = [(a.id, n) for a in store.list_articles() for n in range(a.chunks)]
+        kept = store._manifest.chunk_vectors(keys)
+        assert len(kept) == len(keys)
+        old = client.create_collection(
+            CHUNKS, embedding_function=None, metadata={"citeqa": "1", "owner": store.store_id}
+        )
+        old.add(
+            ids=[f"{a}:{n}" for a, n in keys],
+            embeddings=np.vstack([kept[key] for key in keys]),
+            metadatas=[{"article_id": a} for a, _ in keys],
+        )
+        store._manifest._db.execute("UPDATE chunks SET vector=NULL")  # as an older store
+        foreign = client.create_collection(
+            FOREIGN_CHUNKS, embedding_function=None, metadata={"owner": "someone-else"}
+        )
+        foreign.add(ids=["y:0"], embeddings=[[0.1] * 384])
+        sentences = store._vectors.count()
+        store.close()
+        reader = ArticleStore(replace(settings, read_only=True), store.model_name, 384)
+        with reader:
+            assert CHUNKS in _names(reader._vectors.client)
+            assert reader._manifest.chunks_without_vectors() == len(keys)
+        again = make_store()
+        assert CHUNKS not in _names(again._vectors.client)
+        assert FOREIGN_CHUNKS in _names(again._vectors.client)
+        assert again._manifest.chunks_without_vectors() == 0
+        moved = again._manifest.chunk_vectors(keys)
+        assert all(np.array_equal(moved[key], kept[key]) for key in keys)
+        assert again._vectors.count() == sentences
+        again._vectors.client.delete_collection(FOREIGN_CHUNKS)
 
     def test_second_store_on_same_home_is_in_use(self, store, make_store):
         with pytest.raises(StoreInUseError, match="in use"):
@@ -404,11 +447,11 @@ class TestServerStore(StoreContract):
         return Settings(home=home, chroma_url=self.url)
 
     def cleanup(self, opened: list[ArticleStore]) -> None:
-        """Drop both shared collections so the next test starts with no vectors."""
+        """Drop the shared collections so the next test starts with no vectors."""
         if not opened:
             return
         client = opened[0]._vectors.client
-        for name in (SENTENCES, CHUNKS):
+        for name in (SENTENCES, CHUNKS, FOREIGN_CHUNKS):
             with contextlib.suppress(Exception):  # already gone
                 client.delete_collection(name)
 
@@ -421,15 +464,14 @@ class TestServerStore(StoreContract):
     def test_another_store_cannot_take_over_the_collections(self, ingested, embedder, tmp_path):
         """Two homes on one server must not share collections: each manifest would be wrong."""
         store, _ = ingested
-        before = store._vectors.counts()
+        before = store._vectors.count()
         with pytest.raises(ChromaError, match="belongs to another citeqa store") as caught:
             open_store(Settings(home=tmp_path / "other", chroma_url=self.url), embedder)
         assert store.store_id in str(caught.value)
         separate = Settings(home=tmp_path / "other", chroma_url=self.url, collection="citeqa-b")
         with open_store(separate, embedder) as other:
             ingest_paths(other, embedder, [SAMPLES / "cold_algae.md"])
-            assert other._vectors.counts()[0] > 0
+            assert other._vectors.count() > 0
             other._vectors.client.delete_collection("citeqa-b_sentences")
-            other._vectors.client.delete_collection("citeqa-b_chunks")
-        assert store._vectors.counts() == before
+        assert store._vectors.count() == before
         self.assert_consistent(store)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,7 @@ from vectorstore.errors import CiteqaError
 from vectorstore.ids import parse_vector_id
 
 DEFAULT_COLLECTION = "citeqa"
-SENTENCES = f"{DEFAULT_COLLECTION}_sentences"  # the default collection names
-CHUNKS = f"{DEFAULT_COLLECTION}_chunks"
+SENTENCES = f"{DEFAULT_COLLECTION}_sentences"  # the default collection name
 Where = dict[str, Any]
 # HNSW breadth of a query, read when Chroma loads the index. Measured by bench/chroma_settings.py
 # (bench/RESULTS.md): dense recall@10 against exact search at 300 k / 1.5 M vectors was
@@ -50,7 +49,14 @@ class VectorHit:
 
 
 class ChromaVectors:
-    """The two collections citeqa keeps in Chroma: sentence vectors and chunk vectors."""
+    """The collection citeqa keeps in Chroma: one vector per sentence.
+
+    Chunk vectors (the mean of their sentences') live in the manifest instead: nothing searches
+    them by nearness, only candidates' chunks are scored, and in Chroma they were 17 % of the
+    rows, upserts and index memory (bench/RESULTS.md, "Do the chunk vectors need to live in
+    Chroma?"). Stores made before keep them in `<collection>_chunks`, which a writer moves into
+    the manifest and drops (`legacy_chunk_vectors`, `drop_legacy_chunks`).
+    """
 
     def __init__(
         self,
@@ -83,7 +89,8 @@ class ChromaVectors:
         self.where = url or str(path)
         self.read_only = read_only
         self.sentences = self._collection(f"{collection}_sentences", owner)
-        self.chunks = self._collection(f"{collection}_chunks", owner)
+        self._legacy_chunks = f"{collection}_chunks"
+        self._owner = owner
 
     def close(self) -> None:
         """Release an embedded Chroma. Chroma keeps one in-memory index per folder per process;
@@ -128,6 +135,37 @@ class ChromaVectors:
             collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})  # older stores
         return collection
 
+    def _legacy_collection(self) -> Any | None:
+        """This store's chunk-vector collection from an older citeqa, if there is one."""
+        try:
+            old = self.client.get_collection(name=self._legacy_chunks, embedding_function=None)
+        except Exception:
+            return None  # none: the usual case
+        found = (old.metadata or {}).get("owner")
+        return old if not self._owner or not found or found == self._owner else None
+
+    def legacy_chunk_vectors(self) -> Iterator[list[tuple[str, np.ndarray]]] | None:
+        """Pages of (id, vector) of an older store's chunk collection; None when it has none."""
+        old = self._legacy_collection()
+        if old is None:
+            return None
+
+        def pages() -> Iterator[list[tuple[str, np.ndarray]]]:
+            offset = 0
+            while True:
+                page = old.get(include=["embeddings"], limit=self.max_batch, offset=offset)
+                if not page["ids"]:
+                    return
+                vectors = np.asarray(page["embeddings"], dtype=np.float32)
+                yield list(zip(page["ids"], vectors, strict=True))
+                offset += len(page["ids"])
+
+        return pages()
+
+    def drop_legacy_chunks(self) -> None:
+        if self._legacy_collection() is not None:
+            self.client.delete_collection(name=self._legacy_chunks)
+
     def add(
         self,
         collection: Any,
@@ -159,7 +197,6 @@ class ChromaVectors:
             batch = list(article_ids[begin : begin + 100])
             where: Where = {"article_id": {"$in": batch}}
             self.sentences.delete(where=where)
-            self.chunks.delete(where=where)
 
     def query(
         self, collection: Any, vector: np.ndarray, k: int, where: Where | None = None
@@ -210,15 +247,14 @@ class ChromaVectors:
     def article_ids(self) -> set[str]:
         """Every article id with vectors (used by consistency checks, not on the hot path)."""
         out: set[str] = set()
-        for collection in (self.sentences, self.chunks):
-            offset = 0
-            while True:
-                page = collection.get(include=["metadatas"], limit=self.max_batch, offset=offset)
-                if not page["ids"]:
-                    break
-                out.update(str(m["article_id"]) for m in page["metadatas"] or [])
-                offset += len(page["ids"])
+        offset = 0
+        while True:
+            page = self.sentences.get(include=["metadatas"], limit=self.max_batch, offset=offset)
+            if not page["ids"]:
+                break
+            out.update(str(m["article_id"]) for m in page["metadatas"] or [])
+            offset += len(page["ids"])
         return out
 
-    def counts(self) -> tuple[int, int]:
-        return int(self.sentences.count()), int(self.chunks.count())
+    def count(self) -> int:
+        return int(self.sentences.count())

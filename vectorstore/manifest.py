@@ -1,4 +1,5 @@
-"""The article manifest: article text, sentence offsets, chunk spans, origins and a write journal.
+"""The article manifest: article text, sentence offsets, chunk spans and vectors, origins and a
+write journal.
 
 SQLite in the store's home folder. It stays with citeqa even when vectors live on a Chroma
 server, because citations are resolved against it: a cited sentence is always
@@ -13,6 +14,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vectorstore.dates import iso
 from vectorstore.near_duplicates import Fingerprint, closest
@@ -32,7 +35,7 @@ CREATE TABLE IF NOT EXISTS sentences (
   paragraph INTEGER NOT NULL, chunk INTEGER NOT NULL, PRIMARY KEY (article_id, idx));
 CREATE TABLE IF NOT EXISTS chunks (
   article_id TEXT NOT NULL, number INTEGER NOT NULL, first INTEGER NOT NULL,
-  last INTEGER NOT NULL, PRIMARY KEY (article_id, number));
+  last INTEGER NOT NULL, vector BLOB, PRIMARY KEY (article_id, number));
 CREATE TABLE IF NOT EXISTS pending (article_id TEXT PRIMARY KEY, action TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS fingerprints (
   article_id TEXT PRIMARY KEY, signature BLOB NOT NULL, story TEXT NOT NULL);
@@ -54,6 +57,9 @@ class Manifest:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(chunks)")}
+        if "vector" not in columns:  # a manifest from before chunk vectors moved here
+            self._db.execute("ALTER TABLE chunks ADD COLUMN vector BLOB")
 
     @property
     def _db(self) -> sqlite3.Connection:
@@ -113,11 +119,14 @@ class Manifest:
     # -- articles --------------------------------------------------------------------------
     def commit_articles(
         self,
-        items: Sequence[tuple[Article, Sequence[Sentence], Sequence[Chunk], dict[int, int]]],
+        items: Sequence[
+            tuple[Article, Sequence[Sentence], Sequence[Chunk], dict[int, int], np.ndarray]
+        ],
         fingerprints: Mapping[str, Fingerprint] | None = None,
         retire: Mapping[str, str] | None = None,
     ) -> None:
-        """Store articles with their sentences and chunks and clear their journal entries.
+        """Store articles with their sentences, chunks and chunk vectors (float32, one row per
+        chunk) and clear their journal entries.
 
         `fingerprints` file each article under its story (its near copies share one);
         `retire` maps a new article to the earlier version it replaces, whose origins are
@@ -127,7 +136,7 @@ class Manifest:
         retire = retire or {}
         with self._db:
             self._db.execute("BEGIN")
-            for article, sentences, chunks, chunk_of in items:
+            for article, sentences, chunks, chunk_of, vectors in items:
                 if article.id in retire:
                     self._db.execute(
                         "DELETE FROM origins WHERE article_id=?", (retire[article.id],)
@@ -160,8 +169,11 @@ class Manifest:
                     ],
                 )
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?)",
-                    [(article.id, c.number, c.first_sentence, c.last_sentence) for c in chunks],
+                    "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)",
+                    [
+                        (article.id, c.number, c.first_sentence, c.last_sentence, _blob(vector))
+                        for c, vector in zip(chunks, vectors, strict=True)
+                    ],
                 )
                 self._db.execute(
                     "INSERT OR REPLACE INTO origins VALUES (?, ?)", (article.origin, article.id)
@@ -328,6 +340,30 @@ class Manifest:
             )
         }
 
+    def chunk_vectors(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], np.ndarray]:
+        """(article_id, chunk number) -> the chunk's vector (float32); chunks without one (an
+        older store not yet opened by a writer) are left out."""
+        return {
+            (article_id, number): np.frombuffer(blob, dtype=np.float32)
+            for article_id, (number, blob) in self._by_number("chunks", "number", "vector", keys)
+            if blob is not None
+        }
+
+    def set_chunk_vectors(self, rows: Iterable[tuple[str, int, np.ndarray]]) -> int:
+        """Fill the vectors of stored chunks (article_id, number, vector); returns how many."""
+        with self._db:
+            self._db.execute("BEGIN")
+            done = self._db.executemany(
+                "UPDATE chunks SET vector=? WHERE article_id=? AND number=?",
+                [(_blob(vector), article_id, number) for article_id, number, vector in rows],
+            ).rowcount
+        return int(done)
+
+    def chunks_without_vectors(self) -> int:
+        return int(
+            self._db.execute("SELECT COUNT(*) FROM chunks WHERE vector IS NULL").fetchone()[0]
+        )
+
     def _by_number(
         self, table: str, number: str, columns: str, keys: Iterable[tuple[str, int]]
     ) -> Iterator[tuple[str, tuple[Any, ...]]]:
@@ -399,6 +435,10 @@ def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[
         for ordered in [sorted(numbers)]
         for begin in range(0, len(ordered), most)
     ]
+
+
+def _blob(vector: np.ndarray) -> bytes:
+    return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
 
 def _date(value: str | None) -> datetime | None:

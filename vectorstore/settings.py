@@ -31,7 +31,7 @@ class Settings:
     chunk_tokens: int = 200
     embed_batch: int = 32
     precision: str = "bf16"
-    collection: str = "citeqa"  # Chroma collections <collection>_sentences / _chunks
+    collection: str = "citeqa"  # the Chroma collection <collection>_sentences
     read_only: bool = False  # answer from a store another process writes (CITEQA_READ_ONLY)
 
     def __post_init__(self) -> None:

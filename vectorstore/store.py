@@ -12,8 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from vectorstore.chroma_store import ChromaVectors, VectorHit, Where
 from vectorstore.dates import as_utc
 from vectorstore.embed import Embedder
 from vectorstore.errors import CiteqaError
-from vectorstore.ids import chunk_id, sentence_id
+from vectorstore.ids import parse_vector_id, sentence_id
 from vectorstore.lexical import LexicalIndex
 from vectorstore.manifest import Manifest
 from vectorstore.near_duplicates import Fingerprint
@@ -96,7 +95,7 @@ class PreparedArticle:
     sentences: tuple[Sentence, ...]
     chunks: tuple[Chunk, ...]
     sentence_vectors: np.ndarray
-    chunk_vectors: np.ndarray
+    chunk_vectors: np.ndarray  # the normalised mean of each chunk's sentence vectors
     fingerprint: Fingerprint | None = None  # files it under its story (wire copies)
 
 
@@ -169,13 +168,12 @@ class ArticleStore:
             self.store_id = self._store_id()
             self._chroma_lock = ReadWriteLock()  # a reader reopens Chroma between queries
             self._vectors = self._open_vectors()
-            # the chunk query of `dense` runs here while the caller asks for sentences
-            self._query_pool = ThreadPoolExecutor(4, thread_name_prefix="citeqa-dense")
             self._generation = self._manifest.generation()
             self._bm25_sentences, self._bm25_chunks = self._open_bm25()
             self.model_name = model_name
             if not self.read_only:
                 self.recover()
+                self._adopt_chunk_vectors()
             self._open = True
         except BaseException:
             if self._lock.is_locked:
@@ -239,7 +237,6 @@ class ArticleStore:
     def close(self) -> None:
         if self._open:
             self._open = False
-            self._query_pool.shutdown(wait=True)
             self._manifest.close()
             self._vectors.close()
         if self._lock.is_locked:
@@ -268,6 +265,18 @@ class ArticleStore:
         return found
 
     # -- writing ---------------------------------------------------------------------------
+    def _adopt_chunk_vectors(self) -> None:
+        """Move an older store's chunk vectors from Chroma into the manifest, then drop
+        their collection (once; the manifest commits each page before the collection goes)."""
+        pages = self._vectors.legacy_chunk_vectors()
+        if pages is None:
+            return
+        for page in pages:
+            self._manifest.set_chunk_vectors(
+                (*parse_vector_id(vector_id), vector) for vector_id, vector in page
+            )
+        self._vectors.drop_legacy_chunks()
+
     def recover(self) -> list[str]:
         """Roll back writes a crashed process left half done, and finish its replacements.
 
@@ -294,8 +303,8 @@ class ArticleStore:
         ids = [p.article.id for p in prepared]
         self._manifest.begin(ids, "add")
         sentence_ids, sentence_vectors, sentence_meta = [], [], []
-        chunk_ids, chunk_vectors, chunk_meta = [], [], []
-        sentence_rows, chunk_rows, commits = [], [], []
+        sentence_rows, commits = [], []
+        chunk_rows: list[tuple[str, int, str]] = []
         for p in prepared:
             base = _filter_metadata(p.article)
             chunk_of = {
@@ -306,19 +315,14 @@ class ArticleStore:
                 sentence_meta.append(base)
                 sentence_rows.append((p.article.id, s.index, s.text))
             sentence_vectors.append(p.sentence_vectors)
-            for c in p.chunks:
-                chunk_ids.append(chunk_id(p.article.id, c.number))
-                chunk_meta.append(base)
-                chunk_rows.append((p.article.id, c.number, c.text))
-            chunk_vectors.append(p.chunk_vectors)
-            commits.append((p.article, p.sentences, p.chunks, chunk_of))
+            chunk_rows.extend((p.article.id, c.number, c.text) for c in p.chunks)
+            commits.append((p.article, p.sentences, p.chunks, chunk_of, p.chunk_vectors))
         self._vectors.add(
             self._vectors.sentences,
             sentence_ids,
             np.vstack(sentence_vectors),
             sentence_meta,
         )
-        self._vectors.add(self._vectors.chunks, chunk_ids, np.vstack(chunk_vectors), chunk_meta)
         self._bm25_sentences.add(sentence_rows)
         self._bm25_chunks.add(chunk_rows)
         fingerprints = {p.article.id: p.fingerprint for p in prepared if p.fingerprint}
@@ -456,13 +460,12 @@ class ArticleStore:
 
     def stats(self) -> StoreStats:
         articles, sentences, chunks, chars = self._manifest.counts()
-        sentence_vectors, chunk_vectors = self._vectors.counts()
         return StoreStats(
             articles=articles,
             sentences=sentences,
             chunks=chunks,
             characters=chars,
-            vectors=sentence_vectors + chunk_vectors,
+            vectors=self._vectors.count(),
             bytes_on_disk=_du(self.home),
             model=self.model_name,
             home=str(self.home),
@@ -529,45 +532,34 @@ class ArticleStore:
         """Share of the query's IDF weight (over sentences) whose terms occur in `text`."""
         return self._bm25_sentences.coverage(query, text)
 
-    def dense(
-        self, vector: np.ndarray, sentences: int, chunks: int, where: Where | None
-    ) -> tuple[list[VectorHit], list[VectorHit]]:
-        """The nearest sentences and chunks, both queries in flight at once."""
-        pending = self._query_pool.submit(self.dense_chunks, vector, chunks, where)
-        return self.dense_sentences(vector, sentences, where), pending.result()
-
     def dense_sentences(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
+        """The k nearest sentences (HNSW; chunks are found by BM25 only, see ChromaVectors)."""
         with self._chroma_lock.reading():
             return self._vectors.query(self._vectors.sentences, vector, k, where)
 
-    def dense_chunks(self, vector: np.ndarray, k: int, where: Where | None) -> list[VectorHit]:
-        with self._chroma_lock.reading():
-            return self._vectors.query(self._vectors.chunks, vector, k, where)
+    def chunk_similarities(
+        self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
+    ) -> dict[tuple[str, int], float]:
+        """Exact cosine with each (article id, chunk number), from the manifest's chunk vectors
+        (no index: a question needs the cosines of its candidates' chunks only)."""
+        found = self._manifest.chunk_vectors(keys)
+        if not found:
+            return {}
+        query = np.asarray(vector, dtype=np.float32).ravel()
+        query = query / (float(np.linalg.norm(query)) or 1.0)
+        order = list(found)
+        matrix = np.vstack([found[key] for key in order])
+        norms = np.linalg.norm(matrix, axis=1)
+        cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
+        return {key: float(c) for key, c in zip(order, cosines, strict=True)}
 
     def sentence_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact cosine with each (article id, sentence index) that has a stored vector."""
-        return self._similarities("sentences", sentence_id, vector, keys)
-
-    def chunk_similarities(
-        self, vector: np.ndarray, keys: Iterable[tuple[str, int]]
-    ) -> dict[tuple[str, int], float]:
-        """Exact cosine with each (article id, chunk number) that has a stored vector."""
-        return self._similarities("chunks", chunk_id, vector, keys)
-
-    def _similarities(
-        self,
-        collection: str,
-        make_id: Callable[[str, int], str],
-        vector: np.ndarray,
-        keys: Iterable[tuple[str, int]],
-    ) -> dict[tuple[str, int], float]:
-        ids = {make_id(a, n): (a, n) for a, n in keys}
+        ids = {sentence_id(a, n): (a, n) for a, n in keys}
         with self._chroma_lock.reading():
-            found = self._vectors.similarities(
-                getattr(self._vectors, collection), vector, list(ids)
-            )
+            found = self._vectors.similarities(self._vectors.sentences, vector, list(ids))
         return {ids[i]: score for i, score in found.items() if i in ids}
 
     def is_empty(self) -> bool:

@@ -1,7 +1,11 @@
-"""Stage 1: candidate sentences from four lists (dense and BM25, over sentences and chunks).
+"""Stage 1: candidate sentences from three lists: dense over sentences, BM25 over sentences
+and over chunks.
 
-A chunk found by either list brings all its sentences in, so a sentence can be found through
-its neighbours' words. Filters reach both sides: Chroma's `where` and BM25's article set.
+A chunk BM25 finds brings all its sentences in, so a sentence can be found through its
+neighbours' words. Each candidate's chunk is then scored by its exact cosine, read from the
+manifest's chunk vectors: a nearest-chunk list (chunk vectors in Chroma) added nothing to the
+answers for 17 % more rows in Chroma (bench/RESULTS.md). Filters reach both sides: Chroma's
+`where` and BM25's article set.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from vectorstore.store import ArticleStore
 from vectorstore.types import LexicalHit, SentenceRow
 
 DENSE_SENTENCES = 50
-DENSE_CHUNKS = 10
+# A candidate chunk's cosine counts as at least the CHUNK_FLOOR_RANK-th best among the
+# candidates' chunks (the rank of the dropped list's floor); None: exact cosines throughout.
+CHUNK_FLOOR_RANK: int | None = 10
 LEXICAL_SENTENCES = 50
 LEXICAL_CHUNKS = 10
 
@@ -26,9 +32,10 @@ Key = tuple[str, int]  # (article id, sentence index) or (article id, chunk numb
 class Candidates:
     """Every sentence worth ranking, with what each list said about it.
 
-    `dense_sentences` / `dense_chunks` hold the cosines the dense lists returned (and, after
-    `with_exact_cosines`, the exact cosines of what they missed); `allowed` is the filter's
-    article set (None: no filter).
+    `dense_sentences` holds the cosines the dense list returned (and, after
+    `with_exact_cosines`, the exact cosines of what it missed); `dense_chunks` the cosine of
+    each candidate's chunk (see CHUNK_FLOOR_RANK); `allowed` is the filter's article set
+    (None: no filter).
     """
 
     query: str
@@ -39,25 +46,22 @@ class Candidates:
     bm25_sentence_hits: tuple[LexicalHit, ...]
     bm25_chunk_hits: tuple[LexicalHit, ...]
     allowed: frozenset[str] | None
-    sentence_floor: float  # the dense lists' lowest cosines: the score of what they did not
-    chunk_floor: float  # return (fixed when gathered; exact cosines never lower them)
+    # the dense list's lowest cosine: the score of what it did not return (fixed when
+    # gathered; exact cosines never lower it); and the chunks' floor (a chunk without a vector)
+    sentence_floor: float
+    chunk_floor: float
 
     @property
     def bm25_only(self) -> set[Key]:
-        """Sentences BM25 found that no dense list returned."""
+        """Sentences BM25 found that the dense list did not return."""
         found = {h.key for h in self.bm25_sentence_hits if h.key in self.rows}
         return found - self.dense_sentences.keys()
 
 
-def dense_candidates(
-    store: ArticleStore, vector: np.ndarray, filters: Filters
-) -> tuple[dict[Key, float], dict[Key, float]]:
-    """Cosines of the nearest sentences and chunks (both queries in flight at once)."""
-    sentences, chunks = store.dense(vector, DENSE_SENTENCES, DENSE_CHUNKS, filters.chroma_where())
-    return (
-        {(h.article_id, h.number): h.score for h in sentences},
-        {(h.article_id, h.number): h.score for h in chunks},
-    )
+def dense_candidates(store: ArticleStore, vector: np.ndarray, filters: Filters) -> dict[Key, float]:
+    """Cosines of the nearest sentences."""
+    hits = store.dense_sentences(vector, DENSE_SENTENCES, filters.chroma_where())
+    return {(h.article_id, h.number): h.score for h in hits}
 
 
 def allowed_articles(store: ArticleStore, filters: Filters) -> frozenset[str] | None:
@@ -89,31 +93,48 @@ def gather_candidates(
     store: ArticleStore,
     query: str,
     vector: np.ndarray,
-    dense: tuple[dict[Key, float], dict[Key, float]],
+    dense_sentences: dict[Key, float],
     lexical: tuple[tuple[LexicalHit, ...], tuple[LexicalHit, ...]],
     allowed: frozenset[str] | None,
 ) -> Candidates:
-    """The union of the four lists, chunks expanded into their sentences."""
-    dense_sentences, dense_chunks = dense
+    """The union of the three lists, chunks expanded into their sentences."""
     bm25_sentence_hits, bm25_chunk_hits = lexical
     keys = set(dense_sentences) | {h.key for h in bm25_sentence_hits}
-    members = store.chunk_members([*dense_chunks, *(h.key for h in bm25_chunk_hits)])
+    members = store.chunk_members([h.key for h in bm25_chunk_hits])
     for (article, _), sentences in members.items():
         keys.update((article, i) for i in sentences)
     if allowed is not None:
         keys = {key for key in keys if key[0] in allowed}
+    rows = store.sentence_rows(keys)
+    dense_chunks, chunk_floor = chunk_cosines(
+        store, vector, {(a, r.chunk) for (a, _), r in rows.items()}
+    )
     return Candidates(
         query=query,
         vector=vector,
-        rows=store.sentence_rows(keys),
+        rows=rows,
         dense_sentences=dense_sentences,
         dense_chunks=dense_chunks,
         bm25_sentence_hits=bm25_sentence_hits,
         bm25_chunk_hits=bm25_chunk_hits,
         allowed=allowed,
         sentence_floor=min(dense_sentences.values(), default=0.0),
-        chunk_floor=min(dense_chunks.values(), default=0.0),
+        chunk_floor=chunk_floor,
     )
+
+
+def chunk_cosines(
+    store: ArticleStore, vector: np.ndarray, chunks: set[Key]
+) -> tuple[dict[Key, float], float]:
+    """Each chunk's exact cosine, raised to the CHUNK_FLOOR_RANK-th best, and that floor."""
+    exact = store.chunk_similarities(vector, chunks) if chunks else {}
+    best = sorted(exact.values(), reverse=True)
+    if not best:
+        return {}, 0.0
+    if CHUNK_FLOOR_RANK is None:
+        return exact, best[-1]
+    floor = best[min(CHUNK_FLOOR_RANK, len(best)) - 1]
+    return {key: max(c, floor) for key, c in exact.items()}, floor
 
 
 def with_exact_cosines(store: ArticleStore, candidates: Candidates) -> Candidates:
@@ -123,27 +144,18 @@ def with_exact_cosines(store: ArticleStore, candidates: Candidates) -> Candidate
     then ranked first on the floor (the list's lowest score) while the confidence rested on
     another sentence's cosine, under the abstention threshold at worst. So when the top
     candidate has no dense score of its own, the stored vectors of the BM25-only candidates
-    are fetched by id (one `get` per collection) and a cosine above the floor replaces it.
+    are fetched by id (one `get`) and a cosine above the floor replaces it.
     Only then: each `get` costs about as much as a dense query (+12 ms a question when always
     done), and the top candidate is BM25-only in ~2 % of SQuAD dev questions. A cosine below
     the floor is not used: nothing was missed, the weights were fitted with the floor, and
     scoring below it cost 0.3 points of hit@1. Ids Chroma lacks keep the floor.
     """
-    bm25_only = candidates.bm25_only
-    floor_s, floor_c = candidates.sentence_floor, candidates.chunk_floor
-    wanted = {h.key for h in candidates.bm25_chunk_hits}
-    wanted |= {(key[0], candidates.rows[key].chunk) for key in bm25_only}
-    wanted = {key for key in wanted if key not in candidates.dense_chunks}
-    exact_s = store.sentence_similarities(candidates.vector, bm25_only)
-    exact_c = store.chunk_similarities(candidates.vector, wanted) if wanted else {}
+    floor = candidates.sentence_floor
+    exact = store.sentence_similarities(candidates.vector, candidates.bm25_only)
     return replace(
         candidates,
         dense_sentences={
-            **{key: max(c, floor_s) for key, c in exact_s.items()},
+            **{key: max(c, floor) for key, c in exact.items()},
             **candidates.dense_sentences,
-        },
-        dense_chunks={
-            **{key: max(c, floor_c) for key, c in exact_c.items()},
-            **candidates.dense_chunks,
         },
     )
