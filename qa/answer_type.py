@@ -89,10 +89,12 @@ _FOLLOW_UP_KINDS = {
 }
 
 
+_WITH_FOLLOW_UP_KINDS = {**_FOLLOW_UP_KINDS, **_KINDS}
+
+
 def expected_kind(question: str, follow_up: bool = False) -> str | None:
     """The kind of answer `question` asks for; with `follow_up`, also "name" and "reason"."""
-    kinds = {**_FOLLOW_UP_KINDS, **_KINDS} if follow_up else _KINDS
-    for kind, (asks, _) in kinds.items():
+    for kind, (asks, _) in (_WITH_FOLLOW_UP_KINDS if follow_up else _KINDS).items():
         if asks.search(question):
             return kind
     return None
@@ -112,5 +114,4 @@ def holds_kind(sentence: str, kind: str | None) -> bool:
         return True
     if kind == "person":
         return any(not ORGANISATION.search(m.group(0)) for m in _KINDS[kind][1].finditer(sentence))
-    holds = (_KINDS.get(kind) or _FOLLOW_UP_KINDS[kind])[1]
-    return bool(holds.search(sentence))
+    return bool(_WITH_FOLLOW_UP_KINDS[kind][1].search(sentence))

@@ -36,6 +36,14 @@ Where = dict[str, Any]
 EF_SEARCH = 400
 
 
+def cosines(vector: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Cosine of `vector` with each row of `matrix` (a zero row scores 0)."""
+    query = np.asarray(vector, dtype=np.float32).ravel()
+    query = query / (float(np.linalg.norm(query)) or 1.0)
+    norms = np.linalg.norm(matrix, axis=1)
+    return np.asarray(matrix @ query / np.where(norms > 0, norms, 1.0))
+
+
 class ChromaError(RuntimeError, CiteqaError):
     """Chroma could not be reached or refused an operation; the message says which."""
 
@@ -150,17 +158,20 @@ class ChromaVectors:
         if old is None:
             return None
 
-        def pages() -> Iterator[list[tuple[str, np.ndarray]]]:
-            offset = 0
-            while True:
-                page = old.get(include=["embeddings"], limit=self.max_batch, offset=offset)
-                if not page["ids"]:
-                    return
-                vectors = np.asarray(page["embeddings"], dtype=np.float32)
-                yield list(zip(page["ids"], vectors, strict=True))
-                offset += len(page["ids"])
+        return (
+            list(zip(page["ids"], np.asarray(page["embeddings"], dtype=np.float32), strict=True))
+            for page in self._pages(old, "embeddings")
+        )
 
-        return pages()
+    def _pages(self, collection: Any, include: str) -> Iterator[Any]:
+        """A whole collection, `max_batch` rows a page (ids and `include`)."""
+        offset = 0
+        while True:
+            page = collection.get(include=[include], limit=self.max_batch, offset=offset)
+            if not page["ids"]:
+                return
+            yield page
+            offset += len(page["ids"])
 
     def drop_legacy_chunks(self) -> None:
         if self._legacy_collection() is not None:
@@ -229,8 +240,6 @@ class ChromaVectors:
         in one `get` per batch. Ids Chroma does not hold are left out of the result.
         """
         out: dict[str, float] = {}
-        query = np.asarray(vector, dtype=np.float32).ravel()
-        query = query / (float(np.linalg.norm(query)) or 1.0)
         unique = list(dict.fromkeys(ids))
         for begin in range(0, len(unique), self.max_batch):
             batch = unique[begin : begin + self.max_batch]
@@ -239,21 +248,15 @@ class ChromaVectors:
             if found is None or not len(page["ids"]):
                 continue
             matrix = np.asarray(found, dtype=np.float32).reshape(len(page["ids"]), -1)
-            norms = np.linalg.norm(matrix, axis=1)
-            cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
-            out.update(zip(page["ids"], (float(c) for c in cosines), strict=True))
+            scores = cosines(vector, matrix)
+            out.update(zip(page["ids"], (float(c) for c in scores), strict=True))
         return out
 
     def article_ids(self) -> set[str]:
         """Every article id with vectors (used by consistency checks, not on the hot path)."""
         out: set[str] = set()
-        offset = 0
-        while True:
-            page = self.sentences.get(include=["metadatas"], limit=self.max_batch, offset=offset)
-            if not page["ids"]:
-                break
+        for page in self._pages(self.sentences, "metadatas"):
             out.update(str(m["article_id"]) for m in page["metadatas"] or [])
-            offset += len(page["ids"])
         return out
 
     def count(self) -> int:

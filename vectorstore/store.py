@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from filelock import FileLock, Timeout
 
-from vectorstore.chroma_store import ChromaVectors, VectorHit, Where
+from vectorstore.chroma_store import ChromaVectors, VectorHit, Where, cosines
 from vectorstore.dates import as_utc
 from vectorstore.embed import Embedder
 from vectorstore.errors import CiteqaError
@@ -545,13 +545,9 @@ class ArticleStore:
         found = self._manifest.chunk_vectors(keys)
         if not found:
             return {}
-        query = np.asarray(vector, dtype=np.float32).ravel()
-        query = query / (float(np.linalg.norm(query)) or 1.0)
         order = list(found)
-        matrix = np.vstack([found[key] for key in order])
-        norms = np.linalg.norm(matrix, axis=1)
-        cosines = matrix @ query / np.where(norms > 0, norms, 1.0)
-        return {key: float(c) for key, c in zip(order, cosines, strict=True)}
+        scores = cosines(vector, np.vstack([found[key] for key in order]))
+        return {key: float(c) for key, c in zip(order, scores, strict=True)}
 
     def sentence_similarities(
         self, vector: np.ndarray, keys: Iterable[tuple[str, int]]

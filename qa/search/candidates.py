@@ -20,8 +20,8 @@ from vectorstore.types import LexicalHit, SentenceRow
 
 DENSE_SENTENCES = 50
 # A candidate chunk's cosine counts as at least the CHUNK_FLOOR_RANK-th best among the
-# candidates' chunks (the rank of the dropped list's floor); None: exact cosines throughout.
-CHUNK_FLOOR_RANK: int | None = 10
+# candidates' chunks (the rank of the dropped nearest-chunk list's floor).
+CHUNK_FLOOR_RANK = 10
 LEXICAL_SENTENCES = 50
 LEXICAL_CHUNKS = 10
 
@@ -131,8 +131,6 @@ def chunk_cosines(
     best = sorted(exact.values(), reverse=True)
     if not best:
         return {}, 0.0
-    if CHUNK_FLOOR_RANK is None:
-        return exact, best[-1]
     floor = best[min(CHUNK_FLOOR_RANK, len(best)) - 1]
     return {key: max(c, floor) for key, c in exact.items()}, floor
 
