@@ -74,13 +74,16 @@ class Assistant:
         read_only: bool | None = None,
     ):
         """`quick_start`: questions embedded through the model's ONNX export when there is one
-        (vectorstore/query_encoder.py), for a process that only answers, such as `citeqa ask`.
-        Not the default: a process that imports onnxruntime and later torch's compiler stack
-        (the model, for an ingest) sees onnxruntime's threads resolve a host name."""
+        (vectorstore/query_encoder.py), for a process that only answers, such as `citeqa ask`;
+        always so in a read-only process, which never embeds an article (torch and the model
+        are ~430 MB of a reader's memory: bench/serve_memory.py). Not the default for a writer:
+        a process that imports onnxruntime and later torch's compiler stack (the model, for an
+        ingest) sees onnxruntime's threads resolve a host name."""
         self.settings = settings or Settings.from_env(
             home=home, model=model, chroma_url=chroma_url, read_only=read_only
         )
-        embedder = FastStartEmbedder if quick_start else SentenceTransformerEmbedder
+        answers_only = quick_start or self.settings.read_only
+        embedder = FastStartEmbedder if answers_only else SentenceTransformerEmbedder
         self.embedder = embedder(
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
@@ -129,8 +132,13 @@ class Assistant:
             finally:
                 self.followups.clear()
 
-    def articles(self) -> list[StoredArticle]:
-        return self.store.list_articles()
+    def articles(self, limit: int | None = None, matching: str = "") -> list[StoredArticle]:
+        """Stored articles, newest first; `matching` keeps those whose title, source or id
+        contains it, `limit` caps how many."""
+        return self.store.list_articles(limit, matching)
+
+    def article_count(self) -> int:
+        return self.store.article_count()
 
     def paragraph_of(self, citation: Citation) -> tuple[str, int, int]:
         """The cited sentence's paragraph, and the sentence's offsets inside it."""

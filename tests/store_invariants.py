@@ -278,7 +278,7 @@ def bm25_rows(index: LexicalIndex) -> list[tuple[str, int]]:
             (str(a), int(n))
             for segment in index._segments
             for a, n in zip(
-                segment.articles[segment.live], segment.numbers[segment.live], strict=True
+                segment.articles(segment.live), segment.numbers[segment.live], strict=True
             )
         ]
 

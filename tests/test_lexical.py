@@ -271,6 +271,32 @@ def test_all_removed_returns_nothing(tmp_path):
     assert len(LexicalIndex(tmp_path / "lex")) == 0
 
 
+def test_segments_written_with_float32_counts_load_and_score_the_same(tmp_path):
+    """Stores made before article codes and uint16 counts keep working: their segments are
+    converted as they load, and score as before."""
+    import numpy as np
+
+    index = LexicalIndex(tmp_path / "lex")
+    index.add(ROWS[:6])
+    index.add(ROWS[6:])
+    index.remove({"cup"})
+    expected = {q: index.search(q, top_k=5) for q in QUERIES}
+    for path in (tmp_path / "lex").glob("seg*.npz"):  # rewrite as the older code wrote them
+        with np.load(path) as z:
+            arrays = {k: z[k] for k in z.files}
+        names, codes = arrays.pop("names"), arrays.pop("codes")
+        arrays["articles"] = names[codes]  # an id string per row
+        arrays["data"] = arrays["data"].astype(np.float32)
+        np.savez(path, **arrays)
+    reopened = LexicalIndex(tmp_path / "lex")
+    for segment in reopened._segments:
+        assert segment.counts.dtype == np.uint16 and segment.codes.dtype == np.int32
+        assert len(segment.names) == len(set(segment.articles().tolist()))
+    for query in QUERIES:
+        assert_same_hits(reopened.search(query, top_k=5), expected[query])
+    assert reopened.article_ids() == {r[0] for r in ROWS} - {"cup"}
+
+
 # -- model-based property: any add/remove/reopen history equals a fresh index of the live rows ---
 
 _WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda omicron".split()

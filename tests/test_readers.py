@@ -71,7 +71,7 @@ def cluster(tmp_path_factory, embedder) -> Iterator[tuple]:
         readers = [start_reader(home), start_reader(home)]
         for proc, url in readers:
             wait_until_up(url, proc)
-        yield writer, [url for _, url in readers], base
+        yield writer, [url for _, url in readers], base, [proc.pid for proc, _ in readers]
     finally:
         for proc, _ in readers:
             proc.terminate()
@@ -82,7 +82,7 @@ def cluster(tmp_path_factory, embedder) -> Iterator[tuple]:
 def test_writes_reach_the_readers_and_no_half_written_article_is_cited(cluster):
     from gradio_client import Client
 
-    writer, urls, base = cluster
+    writer, urls, base, _ = cluster
     clients = [Client(url, verbose=False) for url in urls]
     for client in clients:
         before = client.predict(NEW_QUESTION, api_name="/ask")
@@ -140,7 +140,7 @@ def test_a_reader_refuses_to_write(cluster):
 
     from ui.cli import main
 
-    writer, _, _ = cluster
+    writer, _, _, _ = cluster
     done = CliRunner().invoke(
         main, ["--home", str(writer.settings.home), "--read-only", "remove", "0123"]
     )
@@ -157,3 +157,19 @@ def test_a_reader_refuses_to_write(cluster):
     )
     assert ingest.returncode == 1
     assert "open read-only in this process" in ingest.stderr
+
+
+def test_a_reader_answers_without_torch(cluster):
+    """A reader never embeds an article: its questions go through the model's ONNX export,
+    and torch (with the model, ~430 MB of a process: bench/serve_memory.py) is never loaded."""
+    from gradio_client import Client
+
+    _, urls, _, pids = cluster
+    answer = Client(urls[0], verbose=False).predict(
+        "How many vehicles cross the Old Tanner Bridge on a weekday?", api_name="/ask"
+    )
+    assert "9,600 vehicles" in answer["text"]
+    for pid in pids:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+        assert "onnxruntime" in maps
+        assert "libtorch" not in maps

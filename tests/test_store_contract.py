@@ -134,6 +134,22 @@ class StoreContract:
         assert report.sentences == sum(a.sentences for a in store.list_articles())
         self.assert_consistent(store)
 
+    def test_list_articles_pages_and_finds_by_title_source_or_id(self, ingested):
+        store, _ = ingested
+        everything = store.list_articles()
+        assert store.article_count() == len(everything) == SAMPLE_COUNT
+        assert [a.id for a in store.list_articles(limit=2)] == [a.id for a in everything[:2]]
+        assert store.list_articles(limit=0) == []
+        bridge = next(a for a in everything if "Old Tanner" in a.title)
+        for needle in ("old tanner", bridge.id[:7], bridge.id.upper()):
+            assert [a.id for a in store.list_articles(matching=needle)] == [bridge.id], needle
+        if bridge.source:
+            assert bridge.id in {a.id for a in store.list_articles(matching=bridge.source)}
+        # LIKE's wildcards are searched as themselves, not as patterns
+        assert store.list_articles(matching="%") == []
+        assert store.list_articles(matching="_") == []
+        assert store.list_articles(matching="no such words anywhere") == []
+
     def test_list_articles_counts_match_manifest_and_vectors(self, ingested):
         store, _ = ingested
         articles = store.list_articles()

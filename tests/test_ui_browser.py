@@ -159,3 +159,41 @@ def test_articles_tab_lists_the_articles(page):
     expect(page.locator("#citeqa-upload")).to_be_visible()
     expect(page.locator("#citeqa-add")).to_be_visible()
     assert_only_local_requests(page.seen.requests)
+
+
+def test_articles_tab_lists_a_page_and_finds_the_rest(browser, tmp_path, monkeypatch):
+    """A big collection is listed a page at a time (the newest first) and searched by title,
+    source or id; the remove picker offers what the table shows."""
+    from playwright.sync_api import expect
+
+    import ui.app
+
+    monkeypatch.setattr(ui.app, "ARTICLES_SHOWN", 3)
+    with running_app(tmp_path) as server:
+        total = server.assistant.article_count()
+        assert total > 3
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        try:
+            page.goto(server.url, wait_until="domcontentloaded")
+            page.get_by_role("tab", name="Articles").click()
+            tab = page.locator("#citeqa-articles")
+            expect(tab).to_contain_text(f"the newest 3 of {total}")
+            ids = [a.id for a in server.assistant.articles()]
+            shown = tab.inner_text()
+            assert [i in shown for i in ids] == [True] * 3 + [False] * (total - 3)
+            find = page.locator("#citeqa-find textarea")
+            find.fill("kestrel vale")
+            find.press("Enter")
+            expect(tab).to_contain_text("1 stored article matching")
+            expect(tab).to_contain_text("Kestrel Vale Rovers win Northfold Cup on penalties")
+            [kestrel] = server.assistant.articles(matching="kestrel vale")
+            shown = tab.inner_text()
+            assert [i for i in ids if i in shown] == [kestrel.id]
+            page.locator("#citeqa-chosen input").click()
+            options = page.get_by_role("option")
+            expect(options).to_have_count(1)
+            expect(options.first).to_contain_text("Kestrel Vale")
+        finally:
+            context.close()

@@ -149,6 +149,20 @@ def test_pickers_show_the_id_first_and_the_title_isolated():
 
 
 @pytest.mark.unit
+def test_articles_listing_label_says_how_many_of_how_many_and_isolates_the_search():
+    from ui.render import FSI, listing_label
+
+    assert listing_label(6, 6) == "Stored articles (6)"
+    assert listing_label(200, 100_000) == (
+        "Stored articles: the newest 200 of 100,000 (find others above)"
+    )
+    label = listing_label(1, 100_000, f"harbour{RLO} x" + "y" * 300, 200)
+    assert label.startswith(f"1 stored article matching “{FSI}harbour x")
+    assert RLO not in label and label.endswith(f"{PDI}”") and len(label) < 120
+    assert listing_label(200, 100_000, "the", 200).endswith(", the newest 200 shown")
+
+
+@pytest.mark.unit
 def test_loader_removes_invisible_controls_from_titles_sources_authors():
     from vectorstore.loaders import parse_text
 

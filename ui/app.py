@@ -27,6 +27,7 @@ from ui.render import (
     articles_view,
     id_choices,
     label_choices,
+    listing_label,
     sources_html,
 )
 from ui.uploads import discard_uploads, upload_result, web_result
@@ -37,6 +38,10 @@ ARTICLE_HEADERS = ["id", "title", "published", "source", "sentences", "chunks", 
 UPLOAD_TYPES = [s for s in SUPPORTED if s != ".markdown"]
 # uploads nobody added are removed after an hour; all of them when the server stops
 DELETE_CACHE = (600, 3600)
+# the Articles tab lists a page of the newest (or of those a search finds): at 100,000 articles
+# the whole list in the page made it too slow to load (Gradio refused to start)
+ARTICLES_SHOWN = 200
+MAX_FIND_CHARS = 200
 
 
 class GradioProgress:
@@ -109,42 +114,39 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
         return assistant.remove(article_ids(ids))
 
     @checked
-    def upload(
-        files: list[Any] | None, progress: gr.Progress = gr.Progress()
-    ) -> tuple[str, list[list[object]], Any, Any]:
+    def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()) -> tuple:
         paths = [str(getattr(f, "name", f)) for f in files or []]
         if not paths:
-            return "Choose one or more files first.", _table(), gr.update(), None
+            return "Choose one or more files first.", *_listed(), None
         try:
             report = assistant.ingest(paths, GradioProgress(progress))
         finally:
             discard_uploads(paths)  # the text is in the store now; no copy stays behind
-        return upload_result(paths, report), _table(), gr.update(choices=_ids()), None
+        return upload_result(paths, report), *_listed(), None
 
     @checked
-    def fetch_urls(
-        text: Any, progress: gr.Progress = gr.Progress()
-    ) -> tuple[str, list[list[object]], Any, Any]:
+    def fetch_urls(text: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         urls = url_list(text)
         if not urls:
-            return "Paste one or more article or feed URLs first.", _table(), gr.update(), None
+            return "Paste one or more article or feed URLs first.", *_listed(), None
         report = assistant.ingest(urls, GradioProgress(progress), fetch)
-        return web_result(report), _table(), gr.update(choices=_ids()), ""
+        return web_result(report), *_listed(), ""
 
     @checked
-    def remove(ids: Any) -> tuple[str, list[list[object]], Any]:
+    def remove(ids: Any) -> tuple:
         removed = assistant.remove(article_ids(ids or []))
+        return f"Removed {len(removed)} article(s).", *_listed()
+
+    def _listed(matching: Any = "") -> tuple[Any, Any]:
+        """The table and the remove picker: the newest ARTICLES_SHOWN articles, or those whose
+        title, source or id contains `matching`."""
+        found = str(matching or "").strip()[:MAX_FIND_CHARS]
+        rows = assistant.articles(limit=ARTICLES_SHOWN, matching=found)
+        label = listing_label(len(rows), assistant.article_count(), found, ARTICLES_SHOWN)
         return (
-            f"Removed {len(removed)} article(s).",
-            _table(),
-            gr.update(choices=_ids(), value=[]),
+            gr.update(value=articles_view(rows), label=label),
+            gr.update(choices=id_choices(rows), value=[]),
         )
-
-    def _table() -> list[list[object]]:
-        return articles_view(assistant.articles())
-
-    def _ids() -> list[tuple[str, str]]:
-        return id_choices(assistant.articles())
 
     sources = sorted({a.source for a in assistant.articles() if a.source})
     with gr.Blocks(title="citeqa", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
@@ -220,18 +222,25 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
             result = gr.Textbox(
                 label="Result", lines=4, max_lines=20, interactive=False, elem_id="citeqa-result"
             )
+            find = gr.Textbox(
+                label="Find stored articles",
+                placeholder="words of a title or source, or an id; Enter to search",
+                max_length=MAX_FIND_CHARS,
+                elem_id="citeqa-find",
+            )
+            newest = assistant.articles(limit=ARTICLES_SHOWN)
             table = gr.Dataframe(
-                value=_table(),
+                value=articles_view(newest),
                 headers=ARTICLE_HEADERS,
                 interactive=False,
-                label="Stored articles",
+                label=listing_label(len(newest), assistant.article_count()),
                 elem_id="citeqa-articles",
                 wrap=True,
                 latex_delimiters=[],
                 column_widths=["14%", "30%", "11%", "14%", "8%", "7%", "16%"],
             )
             chosen = gr.Dropdown(
-                choices=_ids(),
+                choices=id_choices(newest),
                 multiselect=True,
                 label="Articles to remove",
                 elem_id="citeqa-chosen",
@@ -312,6 +321,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
             concurrency_limit=1,
             concurrency_id="writes",
         )
+        find.submit(_listed, find, [table, chosen], api_visibility="private")
         gr.api(api_ask, api_name="ask", concurrency_limit=4, concurrency_id="answers")
         gr.api(api_articles, api_name="articles")
         gr.api(api_remove, api_name="remove_ids", concurrency_limit=1, concurrency_id="writes")

@@ -330,6 +330,17 @@ def articles_view(rows: Sequence) -> list[list[object]]:
     ]
 
 
+def listing_label(shown: int, total: int, matching: str = "", page: int = 0) -> str:
+    """The articles table's label: how many it shows of how many, and how to find the rest."""
+    if matching:
+        found = f"{shown:,} stored article{'s' if shown != 1 else ''} matching “{FSI}"
+        found += f"{cut(plain(matching).strip(), CELL_CHARS // 2)}{PDI}”"
+        return found + (f", the newest {page:,} shown" if page and shown >= page else "")
+    if shown < total:
+        return f"Stored articles: the newest {shown:,} of {total:,} (find others above)"
+    return f"Stored articles ({total:,})"
+
+
 def id_choices(rows: Sequence) -> list[tuple[str, str]]:
     """("id · title", id) pairs for a picker: the id first, the title cut and isolated."""
     return [(f"{a.id} · {FSI}{cut(plain(a.title).strip(), CELL_CHARS)}{PDI}", a.id) for a in rows]

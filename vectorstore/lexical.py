@@ -38,20 +38,40 @@ def tokenize(text: str) -> list[str]:
 
 @dataclass
 class _Segment:
+    """One immutable batch of rows. Article ids are held once per article (`names`) and per row
+    as an int32 code into them, term counts as uint16: at 1.5 M sentences a row's id as a numpy
+    string was 64 bytes and its counts float32 (bench/serve_memory.py; bench/RESULTS.md)."""
+
     name: str
-    articles: np.ndarray  # str per row
+    names: np.ndarray  # the segment's distinct article ids, sorted (str)
+    codes: np.ndarray  # int32 per row: its article's index in `names`
     numbers: np.ndarray  # sentence index or chunk number per row
-    counts: sparse.csc_matrix  # rows x vocabulary-at-write-time
+    counts: sparse.csc_matrix  # rows x vocabulary-at-write-time, uint16 term counts
     lengths: np.ndarray
     live: np.ndarray  # bool per row
     first_row: dict[str, int] | None = None  # article -> its first row (rows are contiguous)
     norm: tuple[float, np.ndarray] | None = None  # (average length, BM25 length norm per row)
 
+    def bury(self, dead: set[str] | None) -> _Segment:
+        """Mark the rows of removed articles (the index's tombstones) as not live."""
+        if dead:
+            self.live &= ~self.rows_of(dead)
+        return self
+
+    def articles(self, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """The article id of each row selected by `rows` (indices or a mask)."""
+        return self.names[self.codes[rows]]
+
+    def rows_of(self, article_ids: Iterable[str]) -> np.ndarray:
+        """Mask of the rows that belong to any of `article_ids`."""
+        wanted = np.flatnonzero(np.isin(self.names, list(article_ids)))
+        return np.isin(self.codes, wanted)
+
     def row_of(self, article_id: str, number: int) -> int | None:
         """The row holding (article_id, number), found without scanning the segment."""
         if self.first_row is None:
-            names, starts = np.unique(self.articles, return_index=True)
-            self.first_row = dict(zip(names.tolist(), starts.tolist(), strict=True))
+            present, starts = np.unique(self.codes, return_index=True)
+            self.first_row = dict(zip(self.names[present].tolist(), starts.tolist(), strict=True))
         start = self.first_row.get(article_id)
         if start is None:
             return None
@@ -59,7 +79,7 @@ class _Segment:
         if (
             0 <= row < len(self.numbers)
             and self.numbers[row] == number
-            and self.articles[row] == article_id
+            and self.names[self.codes[row]] == article_id
         ):
             return row
         return None
@@ -68,6 +88,20 @@ class _Segment:
         if self.norm is None or self.norm[0] != average:
             self.norm = (average, K1 * (1 - B + B * self.lengths / average))
         return self.norm[1]
+
+
+def _codes(articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct article ids, sorted; each row's int32 index into them)."""
+    names, codes = np.unique(np.asarray(articles, dtype=str), return_inverse=True)
+    return names, codes.astype(np.int32).ravel()
+
+
+def _narrow(counts: sparse.csc_matrix) -> sparse.csc_matrix:
+    """Term counts as uint16 (segments written before were float32)."""
+    if counts.dtype == np.uint16:
+        return counts
+    data = counts.data.astype(np.uint16)
+    return sparse.csc_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
 
 
 class LexicalIndex:
@@ -86,6 +120,9 @@ class LexicalIndex:
                 self._vocab[term] = i
         self._segments: list[_Segment] = []
         self._last_scores: tuple[tuple[str, int], list[np.ndarray | None]] | None = None
+        # an answer looks its cited sentence up twice (qa/corrections.py, qa/reports.py): the
+        # same query, k and generation give the same rows (~3 ms saved a citation at 1.5 M rows)
+        self._last_search: tuple[tuple, list[tuple[str, int, float]]] | None = None
         self._generation = 0
         state = self._read_state()
         self._dead: dict[str, set[str]] = {k: set(v) for k, v in state.get("dead", {}).items()}
@@ -113,15 +150,15 @@ class LexicalIndex:
                 handle.write("".join(f"{t}\n" for t in new_terms))
                 handle.flush()
                 os.fsync(handle.fileno())
-        data = np.ones(len(indices), dtype=np.float32)
+        data = np.ones(len(indices), dtype=np.uint16)
         counts = sparse.csr_matrix(
             (data, np.asarray(indices, dtype=np.int32), np.asarray(indptr, dtype=np.int64)),
             shape=(len(rows), len(self._vocab)),
         )
         counts.sum_duplicates()
-        articles = np.array([r[0] for r in rows])
+        names, codes = _codes(np.array([r[0] for r in rows]))
         numbers = np.array([r[1] for r in rows], dtype=np.int32)
-        segment = self._write_segment(articles, numbers, counts.tocsc())
+        segment = self._write_segment(names, codes, numbers, counts.tocsc())
         self._segments.append(segment)
         self._merge_if_needed()
         self._write_state()
@@ -132,17 +169,17 @@ class LexicalIndex:
         if not ids:
             return
         for segment in self._segments:
-            hit = np.isin(segment.articles, list(ids)) & segment.live
+            hit = segment.rows_of(ids) & segment.live
             if hit.any():
                 segment.live &= ~hit
-                self._dead.setdefault(segment.name, set()).update(segment.articles[hit].tolist())
+                self._dead.setdefault(segment.name, set()).update(segment.articles(hit).tolist())
         self._write_state()
         self._recount()
 
     def _article_ids_unlocked(self) -> set[str]:
         out: set[str] = set()
         for segment in self._segments:
-            out.update(segment.articles[segment.live].tolist())
+            out.update(segment.articles(segment.live).tolist())
         return out
 
     # -- reading ---------------------------------------------------------------------------
@@ -157,12 +194,15 @@ class LexicalIndex:
                 continue
             mask = segment.live & (scores > 0)
             if allowed is not None:
-                mask &= np.isin(segment.articles, list(allowed))
+                mask &= segment.rows_of(allowed)
             rows = np.flatnonzero(mask)
             if len(rows) > top_k:
                 rows = rows[np.argpartition(-scores[rows], top_k)[:top_k]]
             hits.extend(
-                (str(segment.articles[r]), int(segment.numbers[r]), float(scores[r])) for r in rows
+                (str(a), int(n), float(v))
+                for a, n, v in zip(
+                    segment.articles(rows), segment.numbers[rows], scores[rows], strict=True
+                )
             )
         hits.sort(key=lambda h: -h[2])
         return hits[:top_k]
@@ -243,7 +283,10 @@ class LexicalIndex:
     ) -> list[tuple[str, int, float]]:
         """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
         with self.lock:
-            return self._search_unlocked(query, top_k, allowed)
+            key = (query, top_k, None if allowed is None else frozenset(allowed), self._generation)
+            if self._last_search is None or self._last_search[0] != key:
+                self._last_search = (key, self._search_unlocked(query, top_k, allowed))
+            return list(self._last_search[1])
 
     def scores_for(
         self, query: str, keys: Iterable[tuple[str, int]]
@@ -287,8 +330,11 @@ class LexicalIndex:
         small = by_size[: len(by_size) // 2 + 1]
         width = len(self._vocab)
         counts = sparse.vstack([_widen(s.counts[s.live], width) for s in small], format="csc")
+        names = np.unique(np.concatenate([s.names for s in small]))
+        codes = [np.searchsorted(names, s.names).astype(np.int32)[s.codes[s.live]] for s in small]
         merged = self._write_segment(
-            np.concatenate([s.articles[s.live] for s in small]),
+            names,
+            np.concatenate(codes),
             np.concatenate([s.numbers[s.live] for s in small]),
             counts,
         )
@@ -299,7 +345,7 @@ class LexicalIndex:
             (self.folder / f"{segment.name}.npz").unlink(missing_ok=True)
 
     def _write_segment(
-        self, articles: np.ndarray, numbers: np.ndarray, counts: sparse.csc_matrix
+        self, names: np.ndarray, codes: np.ndarray, numbers: np.ndarray, counts: sparse.csc_matrix
     ) -> _Segment:
         state = self._read_state()
         number = int(state.get("next", 0))
@@ -307,10 +353,12 @@ class LexicalIndex:
         state["next"] = number + 1
         self._write_json(self.folder / "state.json", {**state, "next": number + 1})
         lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
+        counts = _narrow(counts)
         tmp = self.folder / f"{name}.tmp.npz"
         np.savez(
             tmp,
-            articles=articles,
+            names=names,
+            codes=codes,
             numbers=numbers,
             data=counts.data,
             indices=counts.indices,
@@ -319,17 +367,21 @@ class LexicalIndex:
             lengths=lengths,
         )
         os.replace(tmp, self.folder / f"{name}.npz")
-        return _Segment(name, articles, numbers, counts, lengths, np.ones(len(lengths), dtype=bool))
+        return _Segment(name, names, codes, numbers, counts, lengths, np.ones(len(codes), bool))
 
     def _load_segment(self, name: str) -> _Segment:
+        """Segments written before article codes and uint16 counts (an id string per row,
+        float32 counts) are converted as they load; merges rewrite them in the new form."""
         with np.load(self.folder / f"{name}.npz") as z:
             counts = sparse.csc_matrix(
                 (z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])
             )
-            articles = z["articles"]
-            dead = self._dead.get(name)
-            live = ~np.isin(articles, list(dead)) if dead else np.ones(len(articles), dtype=bool)
-            return _Segment(name, articles, z["numbers"], counts, z["lengths"], live)
+            names, codes = (z["names"], z["codes"]) if "codes" in z.files else _codes(z["articles"])
+            live = np.ones(len(codes), dtype=bool)
+            segment = _Segment(
+                name, names, codes, z["numbers"], _narrow(counts), z["lengths"], live
+            )
+        return segment.bury(self._dead.get(name))
 
     def _read_state(self) -> dict:
         path = self.folder / "state.json"

@@ -286,8 +286,24 @@ class Manifest:
     def ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY id")]
 
-    def list_articles(self) -> list[StoredArticle]:
-        return self._rows("ORDER BY published IS NULL, published DESC, title", ())
+    def list_articles(self, limit: int | None = None, matching: str = "") -> list[StoredArticle]:
+        """Newest first. `matching`: only those whose title, source or id contains it (any
+        case); `limit`: at most that many (the chat lists a page, not 100,000 rows)."""
+        where, args = "", list[object]()
+        if matching:
+            escaped = matching.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args = [f"%{escaped}%"] * 3
+            where = "WHERE " + " OR ".join(
+                f"{column} LIKE ? ESCAPE '\\'" for column in ("title", "source", "articles.id")
+            )
+        order = " ORDER BY published IS NULL, published DESC, title"
+        if limit is not None:
+            order += " LIMIT ?"
+            args.append(max(0, int(limit)))
+        return self._rows(where + order, args)
+
+    def article_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
     def text(self, article_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()

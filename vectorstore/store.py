@@ -450,8 +450,12 @@ class ArticleStore:
         self._manifest.delete_articles(article_ids)
 
     # -- reading ---------------------------------------------------------------------------
-    def list_articles(self) -> list[StoredArticle]:
-        return self._manifest.list_articles()
+    def list_articles(self, limit: int | None = None, matching: str = "") -> list[StoredArticle]:
+        """Newest first; `matching` filters on title, source or id, `limit` caps the list."""
+        return self._manifest.list_articles(limit, matching)
+
+    def article_count(self) -> int:
+        return self._manifest.article_count()
 
     def resolve_ids(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
         """Full ids for each given id or unique id prefix (as `git` does for hashes)."""
