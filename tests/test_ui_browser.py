@@ -167,6 +167,7 @@ def test_articles_tab_lists_a_page_and_finds_the_rest(browser, tmp_path, monkeyp
     from playwright.sync_api import expect
 
     import ui.app
+    from ui.render import FSI, PDI
 
     monkeypatch.setattr(ui.app, "ARTICLES_SHOWN", 3)
     with running_app(tmp_path) as server:
@@ -178,15 +179,15 @@ def test_articles_tab_lists_a_page_and_finds_the_rest(browser, tmp_path, monkeyp
         try:
             page.goto(server.url, wait_until="domcontentloaded")
             page.get_by_role("tab", name="Articles").click()
-            tab = page.locator("#citeqa-articles")
-            expect(tab).to_contain_text(f"the newest 3 of {total}")
+            tab, line = page.locator("#citeqa-articles"), page.locator("#citeqa-listing")
+            expect(line).to_contain_text(f"the newest 3 of {total}")
             ids = [a.id for a in server.assistant.articles()]
             shown = tab.inner_text()
             assert [i in shown for i in ids] == [True] * 3 + [False] * (total - 3)
             find = page.locator("#citeqa-find textarea")
             find.fill("kestrel vale")
             find.press("Enter")
-            expect(tab).to_contain_text("1 stored article matching")
+            expect(line).to_contain_text(f"1 stored article matching “{FSI}kestrel vale{PDI}”")
             expect(tab).to_contain_text("Kestrel Vale Rovers win Northfold Cup on penalties")
             [kestrel] = server.assistant.articles(matching="kestrel vale")
             shown = tab.inner_text()

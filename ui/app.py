@@ -27,7 +27,7 @@ from ui.render import (
     articles_view,
     id_choices,
     label_choices,
-    listing_label,
+    listing_html,
     sources_html,
 )
 from ui.uploads import discard_uploads, upload_result, web_result
@@ -64,6 +64,35 @@ class GradioProgress:
         return advance
 
 
+class ArticleListing:
+    """What the Articles tab lists: a page of the newest articles, or of those a search finds
+    (ARTICLES_SHOWN; a page holding 100,000 rows made Gradio refuse to start)."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+
+    def newest(self) -> tuple[list[list[object]], Any]:
+        """The table and the remove picker after a write: the newest articles."""
+        rows = self.assistant.articles(limit=ARTICLES_SHOWN)
+        return articles_view(rows), gr.update(choices=id_choices(rows), value=[])
+
+    def line(self) -> str:
+        """The line above the table: how many it shows, of how many."""
+        total = self.assistant.article_count()
+        return listing_html(min(total, ARTICLES_SHOWN), total)
+
+    def found(self, matching: Any) -> tuple[list[list[object]], Any, str]:
+        """The articles whose title, source or id contains `matching` (the newest when empty)."""
+        needle = str(matching or "").strip()[:MAX_FIND_CHARS]
+        rows = self.assistant.articles(limit=ARTICLES_SHOWN, matching=needle)
+        line = listing_html(len(rows), self.assistant.article_count(), needle, ARTICLES_SHOWN)
+        return articles_view(rows), gr.update(choices=id_choices(rows), value=[]), line
+
+    def recount(self) -> tuple[str, str]:
+        """After a write the table lists the newest again: say so, and empty the search."""
+        return self.line(), ""
+
+
 def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Blocks:
     """The chat and the Articles tab; `fetch` sets how the tab's URLs and feeds are fetched
     (default: public addresses only, so the app cannot be used to reach the machine's own
@@ -71,6 +100,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
     llm_ready = assistant.llm is not None
     writable = not assistant.store.read_only  # a read-only process answers; another writes
     modes = ["extractive", "llm", "timeline"] if llm_ready else ["extractive", "timeline"]
+    listing = ArticleListing(assistant)
 
     def answer_ui(
         question: Any, history: Any, k: Any, mode: Any, since: Any, until: Any, source: Any
@@ -117,36 +147,25 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
     def upload(files: list[Any] | None, progress: gr.Progress = gr.Progress()) -> tuple:
         paths = [str(getattr(f, "name", f)) for f in files or []]
         if not paths:
-            return "Choose one or more files first.", *_listed(), None
+            return "Choose one or more files first.", *listing.newest(), None
         try:
             report = assistant.ingest(paths, GradioProgress(progress))
         finally:
             discard_uploads(paths)  # the text is in the store now; no copy stays behind
-        return upload_result(paths, report), *_listed(), None
+        return upload_result(paths, report), *listing.newest(), None
 
     @checked
     def fetch_urls(text: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         urls = url_list(text)
         if not urls:
-            return "Paste one or more article or feed URLs first.", *_listed(), None
+            return "Paste one or more article or feed URLs first.", *listing.newest(), None
         report = assistant.ingest(urls, GradioProgress(progress), fetch)
-        return web_result(report), *_listed(), ""
+        return web_result(report), *listing.newest(), ""
 
     @checked
     def remove(ids: Any) -> tuple:
         removed = assistant.remove(article_ids(ids or []))
-        return f"Removed {len(removed)} article(s).", *_listed()
-
-    def _listed(matching: Any = "") -> tuple[Any, Any]:
-        """The table and the remove picker: the newest ARTICLES_SHOWN articles, or those whose
-        title, source or id contains `matching`."""
-        found = str(matching or "").strip()[:MAX_FIND_CHARS]
-        rows = assistant.articles(limit=ARTICLES_SHOWN, matching=found)
-        label = listing_label(len(rows), assistant.article_count(), found, ARTICLES_SHOWN)
-        return (
-            gr.update(value=articles_view(rows), label=label),
-            gr.update(choices=id_choices(rows), value=[]),
-        )
+        return f"Removed {len(removed)} article(s).", *listing.newest()
 
     sources = sorted({a.source for a in assistant.articles() if a.source})
     with gr.Blocks(title="citeqa", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
@@ -228,12 +247,13 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
                 max_length=MAX_FIND_CHARS,
                 elem_id="citeqa-find",
             )
+            shown = gr.HTML(listing.line(), elem_id="citeqa-listing")
             newest = assistant.articles(limit=ARTICLES_SHOWN)
             table = gr.Dataframe(
                 value=articles_view(newest),
                 headers=ARTICLE_HEADERS,
                 interactive=False,
-                label=listing_label(len(newest), assistant.article_count()),
+                label="Stored articles, newest first",
                 elem_id="citeqa-articles",
                 wrap=True,
                 latex_delimiters=[],
@@ -303,7 +323,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
             api_name="upload",
             concurrency_limit=1,
             concurrency_id="writes",
-        )
+        ).then(listing.recount, None, [shown, find], api_visibility="private")
         fetch_button.click(
             fetch_urls,
             urls,
@@ -311,7 +331,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
             api_name="fetch",
             concurrency_limit=1,
             concurrency_id="writes",
-        )
+        ).then(listing.recount, None, [shown, find], api_visibility="private")
         drop.click(
             remove,
             chosen,
@@ -320,8 +340,8 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
             preprocess=False,
             concurrency_limit=1,
             concurrency_id="writes",
-        )
-        find.submit(_listed, find, [table, chosen], api_visibility="private")
+        ).then(listing.recount, None, [shown, find], api_visibility="private")
+        find.submit(listing.found, find, [table, chosen, shown], api_visibility="private")
         gr.api(api_ask, api_name="ask", concurrency_limit=4, concurrency_id="answers")
         gr.api(api_articles, api_name="articles")
         gr.api(api_remove, api_name="remove_ids", concurrency_limit=1, concurrency_id="writes")

@@ -341,6 +341,13 @@ def listing_label(shown: int, total: int, matching: str = "", page: int = 0) -> 
     return f"Stored articles ({total:,})"
 
 
+def listing_html(shown: int, total: int, matching: str = "", page: int = 0) -> str:
+    """`listing_label` as the escaped line above the articles table."""
+    return (
+        f'<p class="citeqa-listing">{html.escape(listing_label(shown, total, matching, page))}</p>'
+    )
+
+
 def id_choices(rows: Sequence) -> list[tuple[str, str]]:
     """("id · title", id) pairs for a picker: the id first, the title cut and isolated."""
     return [(f"{a.id} · {FSI}{cut(plain(a.title).strip(), CELL_CHARS)}{PDI}", a.id) for a in rows]
