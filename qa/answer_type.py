@@ -30,8 +30,8 @@ _KINDS = {
     ),
     "date": (
         re.compile(
-            r"^\s*(when|what (year|date|day|month|time|decade|century)|"
-            r"in what (year|month)|how long ago|since when)\b",
+            r"^\s*(when|((in|during|by) )?(what|which) (year|date|day|month|time|decade|century)|"
+            r"how long ago|since when)\b",
             re.I,
         ),
         re.compile(
