@@ -149,6 +149,7 @@ class StoreContract:
         assert store.list_articles(matching="%") == []
         assert store.list_articles(matching="_") == []
         assert store.list_articles(matching="no such words anywhere") == []
+        assert store.sources() == sorted({a.source for a in everything if a.source})
 
     def test_list_articles_counts_match_manifest_and_vectors(self, ingested):
         store, _ = ingested

@@ -167,7 +167,7 @@ def build_app(assistant: Assistant, fetch: FetchPolicy | None = None) -> gr.Bloc
         removed = assistant.remove(article_ids(ids or []))
         return f"Removed {len(removed)} article(s).", *listing.newest()
 
-    sources = sorted({a.source for a in assistant.articles() if a.source})
+    sources = assistant.store.sources()
     with gr.Blocks(title="citeqa", analytics_enabled=False, delete_cache=DELETE_CACHE) as app:
         gr.Markdown("## citeqa — answers from your articles, every sentence cited")
         with gr.Tab("Chat"):

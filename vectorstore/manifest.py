@@ -305,6 +305,14 @@ class Manifest:
     def article_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM articles").fetchone()[0])
 
+    def sources(self) -> list[str]:
+        """The distinct non-empty sources, sorted (the chat's source filter)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT source FROM articles WHERE source IS NOT NULL AND source != ''"
+            " ORDER BY source"
+        )
+        return [r[0] for r in rows]
+
     def text(self, article_id: str) -> str | None:
         row = self._db.execute("SELECT text FROM articles WHERE id=?", (article_id,)).fetchone()
         return row[0] if row else None

@@ -457,6 +457,9 @@ class ArticleStore:
     def article_count(self) -> int:
         return self._manifest.article_count()
 
+    def sources(self) -> list[str]:
+        return self._manifest.sources()
+
     def resolve_ids(self, prefixes: Sequence[str]) -> dict[str, list[str]]:
         """Full ids for each given id or unique id prefix (as `git` does for hashes)."""
         ids = self._manifest.ids()
