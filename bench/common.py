@@ -25,6 +25,14 @@ def default_corpus() -> list[Path]:
     return paths
 
 
+def status_mb(field: str, pid: int | str = "self") -> float:
+    """A memory field of /proc/<pid>/status (VmRSS, VmHWM…) in MB; 0 when absent."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

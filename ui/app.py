@@ -73,7 +73,11 @@ class ArticleListing:
 
     def newest(self) -> tuple[list[list[object]], Any]:
         """The table and the remove picker after a write: the newest articles."""
-        rows = self.assistant.articles(limit=ARTICLES_SHOWN)
+        return self._page(self.assistant.articles(limit=ARTICLES_SHOWN))
+
+    @staticmethod
+    def _page(rows: list[Any]) -> tuple[list[list[object]], Any]:
+        """The table's rows and the remove picker's choices for `rows`."""
         return articles_view(rows), gr.update(choices=id_choices(rows), value=[])
 
     def line(self) -> str:
@@ -86,7 +90,7 @@ class ArticleListing:
         needle = str(matching or "").strip()[:MAX_FIND_CHARS]
         rows = self.assistant.articles(limit=ARTICLES_SHOWN, matching=needle)
         line = listing_html(len(rows), self.assistant.article_count(), needle, ARTICLES_SHOWN)
-        return articles_view(rows), gr.update(choices=id_choices(rows), value=[]), line
+        return *self._page(rows), line
 
     def recount(self) -> tuple[str, str]:
         """After a write the table lists the newest again: say so, and empty the search."""
