@@ -100,6 +100,7 @@ class Assistant:
         self.write_lock = threading.Lock()  # one ingest/remove at a time; reads go on
 
     def close(self) -> None:
+        self.searcher.close()
         self.store.close()
 
     def __enter__(self) -> Assistant:

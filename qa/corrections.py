@@ -17,44 +17,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from qa.types import Evidence
 from vectorstore.dates import as_utc
+from vectorstore.notes import is_correction, wrong_claim
 from vectorstore.store import ArticleStore
 
 CLAIM_COVERAGE = 0.8  # share of the wrong claim's words a sentence must hold to repeat it
-LOOKUP = 8  # stored sentences looked at for a note about a cited sentence
-_NOTE = re.compile(r"^\W*(correction|clarification|editor'?s note)\s*[:—–-]", re.IGNORECASE)
-_EARLIER = re.compile(
-    r"\ban? (earlier|previous|original) version of this (article|story|report)\s+"
-    r"(wrongly |incorrectly |mistakenly )?(said|stated|reported|gave|misstated)\s+(that\s+)?"
-    r"(?P<claim>[^.!?]+)",
-    re.IGNORECASE,
-)
 _WORD = re.compile(r"[^\W_]+")
 _MINOR = {"the", "a", "an", "of", "in", "on", "at", "to", "and", "was", "were", "is", "that"}
 
 After = Callable[[Evidence], Evidence | None]
 
 
-def is_correction(sentence: str) -> bool:
-    return bool(_NOTE.search(sentence) or _EARLIER.search(sentence))
-
-
-def wrong_claim(sentence: str) -> str | None:
-    """What an earlier version said, per the note ("the Oriel Dam was built in 1958")."""
-    found = _EARLIER.search(sentence)
-    return found.group("claim").strip() if found else None
-
-
 def _words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text)} - _MINOR
 
 
-def repeats(sentence: str, claim: str) -> bool:
-    """The sentence holds most of the words of the claim a note says was wrong."""
-    claimed = _words(claim)
-    return bool(claimed) and len(claimed & _words(sentence)) / len(claimed) >= CLAIM_COVERAGE
+def _holds(words: set[str], claimed: frozenset[str]) -> bool:
+    """The words of a sentence hold most of the words of the claim a note says was wrong."""
+    return bool(claimed) and len(claimed & words) / len(claimed) >= CLAIM_COVERAGE
+
+
+@lru_cache(maxsize=65536)
+def _claim_words(claim: str) -> frozenset[str]:
+    """A stored note's claim words (the same notes are checked for every answer)."""
+    return frozenset(_words(claim))
 
 
 def corrected_fact(note: Evidence, after: After) -> Evidence | None:
@@ -70,23 +59,29 @@ def correction_for(
     store: ArticleStore, cited: Evidence, after: After, evidence_of: Callable[..., Evidence | None]
 ) -> tuple[Evidence, Evidence] | None:
     """(note, corrected fact) of a stored correction whose wrong claim the cited sentence
-    repeats, from an article not older than the cited one; None when there is none.
+    repeats, from an article not older than the cited one (the latest such note); None when
+    there is none. Every stored note is checked (the store keeps them in a table).
     `evidence_of(article_id, index)` reads a stored sentence as Evidence."""
     if is_correction(cited.sentence):
         return None
-    for hit in store.bm25_sentences(cited.sentence, LOOKUP):
-        if hit.key == (cited.article_id, cited.sentence_index):
+    mine = _words(cited.sentence)
+    found: list[tuple[Evidence, Evidence]] = []
+    for article_id, index, claim in store.correction_notes():
+        if (article_id, index) == (cited.article_id, cited.sentence_index):
             continue
-        note = evidence_of(hit.article_id, hit.number)
-        if note is None:
+        if not _holds(mine, _claim_words(claim)):
             continue
-        claim = wrong_claim(note.sentence)
-        if claim is None or not repeats(cited.sentence, claim) or _older(note, cited):
+        note = evidence_of(article_id, index)
+        if note is None or _older(note, cited):
             continue
         fact = corrected_fact(note, after)
         if fact is not None:
-            return note, fact
-    return None
+            found.append((note, fact))
+    return max(found, key=lambda pair: _when(pair[0]), default=None)
+
+
+def _when(note: Evidence) -> float:
+    return as_utc(note.published).timestamp() if note.published is not None else float("-inf")
 
 
 def _older(note: Evidence, cited: Evidence) -> bool:

@@ -2,8 +2,9 @@
 
 News is copied: a wire story is republished by several outlets, lightly edited. A citation's
 sentence is looked up among the stored sentences (BM25 with the sentence itself as the query,
-the few best) and every other article holding the same or near-same wording (word-set Jaccard
-≥ SAME_WORDING) is listed in `Citation.also_in`: "also reported by 2 sources".
+over the rows holding nearly all its rarest terms: its copies, the few best) and every other
+article holding the same or near-same wording (word-set Jaccard ≥ SAME_WORDING) is listed in
+`Citation.also_in`: "also reported by 2 sources".
 
 Sources also differ: one says 340 homes were evacuated, another 400. Among the best evidence,
 a sentence from another article that gives another number with the same unit after it ("340
@@ -40,7 +41,7 @@ def _jaccard(a: set[str], b: set[str]) -> float:
 def also_in(store: ArticleStore, article_id: str, sentence: str) -> tuple[AlsoIn, ...]:
     """Other articles that hold the cited sentence's wording (not its own article)."""
     mine = set(_words(sentence))
-    hits = store.bm25_sentences(sentence, LOOKUP)
+    hits = store.similar_sentences(sentence, LOOKUP)
     keys = [h.key for h in hits if h.article_id != article_id]
     if not keys:
         return ()

@@ -350,3 +350,22 @@ def test_property_history_equals_fresh_index(ops):
                 keys += [("zz", 0), *[(a, 0) for a in "abcdef" if a not in live]]
                 got, want = index.scores_for(query, keys), fresh.scores_for(query, keys)
                 assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_similar_finds_copies_across_segments_with_full_bm25_scores(tmp_path):
+    """`similar` returns a sentence's copies (an edited one too, across segments, not removed
+    ones) with the same scores a full search gives them, and not rows sharing only common
+    words; a sentence of unknown words has none."""
+    index = LexicalIndex(tmp_path / "bm25")
+    index.add(ROWS)
+    wire = "About 340 homes below the Oriel Dam were evacuated on Thursday, the board said."
+    index.add([("wire-a", 0, wire), ("other", 0, "The board said on Thursday it met.")])
+    index.add([("wire-b", 3, wire.replace("340", "400")), ("wire-c", 0, wire)])
+    index.add([("gone", 0, wire)])
+    index.remove(["gone"])
+    found = index.similar(wire, 8)
+    assert {a for a, _, _ in found} == {"wire-a", "wire-b", "wire-c"}
+    full = {(a, n): score for a, n, score in index.search(wire, 20)}
+    assert all(math.isclose(score, full[(a, n)], rel_tol=1e-6) for a, n, score in found)
+    assert [a for a, _, _ in index.similar(wire, 2)] == ["wire-a", "wire-c"]
+    assert index.similar("zzz qqq", 8) == []

@@ -274,3 +274,69 @@ def test_articles_sharing_a_site_home_page_url_are_not_versions(tmp_path, embedd
     with built:
         report = built.ingest([path])
         assert len(report.added) == 2 and not report.older
+
+
+def _copies(count: int) -> list[dict]:
+    """`count` outlets repeating the claim the correction note says was wrong, a day before it."""
+    return [
+        _article(
+            f"Oriel Dam history, part {n}",
+            f"https://news.example/outlet-{n}/2025/05/11/oriel-dam-history",
+            "2025-05-11T08:00:00Z",
+            f"The Oriel Dam was built in 1958 and holds back about 9 million cubic metres of "
+            f"water. Outlet {n} covered the valley's history at length.",
+            source=f"Outlet {n}",
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.integration
+def test_a_correction_is_found_however_many_copies_repeat_the_claim(tmp_path, embedder):
+    """Twelve copies of the wrong claim: a BM25 lookup of the cited sentence returns the copies
+    before the note (LOOKUP 8 missed it); the stored notes table finds it."""
+    from tests.store_invariants import assistant_with
+
+    feed = tmp_path / "copies.jsonl"
+    feed.write_text("".join(json.dumps(a) + "\n" for a in _copies(12)), "utf-8")
+    with assistant_with(embedder, tmp_path / "home") as built:
+        assert not built.ingest([NEWS / "articles", feed]).failed
+        lookup = built.store.bm25_sentences("The Oriel Dam was built in 1958 and holds back", 8)
+        assert all("earlier version" not in built.store.text(h.article_id) for h in lookup)
+        answer = built.ask(HOLDS)
+        first = answer.citations[0]
+        assert "built in 1958" in first.sentence and first.corrected_by
+        assert answer.citations[first.corrected_by - 1].sentence == "It was completed in 1962."
+        # removing the correcting article removes its note
+        note = next(a for a in built.articles() if a.title.startswith("Water board says"))
+        built.remove([note.id])
+        assert built.store.correction_notes() == []
+        assert all(c.corrected_by == 0 for c in built.ask(HOLDS).citations)
+
+
+@pytest.mark.integration
+def test_a_store_from_before_the_notes_table_finds_its_notes(tmp_path, embedder):
+    """An older store (no notes table): a read-only process scans for the notes; the first
+    writer fills the table once; both attach the same correction."""
+    import sqlite3
+
+    from qa import Assistant
+    from tests.store_invariants import assistant_with
+
+    home = tmp_path / "home"
+    with assistant_with(embedder, home) as built:
+        assert not built.ingest([NEWS / "articles"]).failed
+        expected = built.store.correction_notes()
+    assert len(expected) == 1 and expected[0][2] == "the Oriel Dam was built in 1958"
+    with sqlite3.connect(home / "manifest.sqlite3") as db:
+        db.execute("DROP TABLE notes")
+        db.execute("DELETE FROM meta WHERE key='notes'")
+    with Assistant(home=home, read_only=True) as reader:
+        assert reader.store.correction_notes() == expected
+        first = reader.ask(HOLDS).citations[0]
+        assert first.corrected_by
+    with assistant_with(embedder, home) as writer:
+        assert writer.store.correction_notes() == expected
+    with sqlite3.connect(home / "manifest.sqlite3") as db:
+        assert db.execute("SELECT value FROM meta WHERE key='notes'").fetchone() == ("1",)
+        assert db.execute("SELECT article_id, idx, claim FROM notes").fetchall() == expected

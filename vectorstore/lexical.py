@@ -26,9 +26,11 @@ from scipy import sparse
 K1 = 1.2
 B = 0.75
 MAX_SEGMENTS = 8
+COPY_MAY_LACK = 0.15  # share of a sentence's terms a copy of it may lack (Jaccard 0.85)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 _STOP = frozenset(STOPWORDS_EN)
 _stemmer = Stemmer.Stemmer("english")
+_EMPTY = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.uint16))
 
 
 def tokenize(text: str) -> list[str]:
@@ -62,31 +64,41 @@ class _Segment:
         """The article id of each row selected by `rows` (indices or a mask)."""
         return self.names[self.codes[rows]]
 
-    def rows_of(self, article_ids: Iterable[str]) -> np.ndarray:
-        """Mask of the rows that belong to any of `article_ids`."""
+    def rows_of(self, article_ids: Iterable[str], rows: np.ndarray | None = None) -> np.ndarray:
+        """Mask of the rows (all, or those given) that belong to any of `article_ids`."""
         wanted = np.flatnonzero(np.isin(self.names, list(article_ids)))
-        return np.isin(self.codes, wanted)
+        return np.isin(self.codes if rows is None else self.codes[rows], wanted)
 
-    def row_of(self, article_id: str, number: int) -> int | None:
-        """The row holding (article_id, number), found without scanning the segment."""
+    def rows_for(self, article_ids: Sequence[str], numbers: np.ndarray) -> np.ndarray:
+        """The row holding each (article id, number), -1 where this segment has none; found
+        without scanning the segment (an article's rows are contiguous, in number order)."""
         if self.first_row is None:
             present, starts = np.unique(self.codes, return_index=True)
             self.first_row = dict(zip(self.names[present].tolist(), starts.tolist(), strict=True))
-        start = self.first_row.get(article_id)
-        if start is None:
-            return None
-        row = start + number - int(self.numbers[start])
-        if (
-            0 <= row < len(self.numbers)
-            and self.numbers[row] == number
-            and self.names[self.codes[row]] == article_id
-        ):
-            return row
-        return None
+        first = np.array([self.first_row.get(a, -1) for a in article_ids], dtype=np.int64)
+        found = np.full(len(first), -1, dtype=np.int64)
+        at = np.flatnonzero(first >= 0)
+        if not len(at):
+            return found
+        rows = first[at] + numbers[at] - self.numbers[first[at]]
+        inside = (rows >= 0) & (rows < len(self.numbers))
+        at, rows = at[inside], rows[inside]
+        names = np.asarray(article_ids, dtype=object)[at].astype(str)
+        same = (self.numbers[rows] == numbers[at]) & (self.names[self.codes[rows]] == names)
+        found[at[same]] = rows[same]
+        return found
+
+    def posting(self, term: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows holding the term, ascending; its count in each); empty for a term newer
+        than the segment."""
+        if term >= self.counts.shape[1]:
+            return _EMPTY
+        begin, end = self.counts.indptr[term], self.counts.indptr[term + 1]
+        return self.counts.indices[begin:end], self.counts.data[begin:end]
 
     def length_norm(self, average: float) -> np.ndarray:
         if self.norm is None or self.norm[0] != average:
-            self.norm = (average, K1 * (1 - B + B * self.lengths / average))
+            self.norm = (average, (K1 * (1 - B + B * self.lengths / average)).astype(np.float32))
         return self.norm[1]
 
 
@@ -97,11 +109,14 @@ def _codes(articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _narrow(counts: sparse.csc_matrix) -> sparse.csc_matrix:
-    """Term counts as uint16 (segments written before were float32)."""
-    if counts.dtype == np.uint16:
-        return counts
-    data = counts.data.astype(np.uint16)
-    return sparse.csc_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    """Term counts as uint16 (segments written before were float32), each term's rows in
+    ascending order (`_Segment.posting` is searched by row)."""
+    if counts.dtype != np.uint16:
+        data = counts.data.astype(np.uint16)
+        counts = sparse.csc_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+    if not counts.has_sorted_indices:
+        counts.sort_indices()
+    return counts
 
 
 class LexicalIndex:
@@ -120,9 +135,6 @@ class LexicalIndex:
                 self._vocab[term] = i
         self._segments: list[_Segment] = []
         self._last_scores: tuple[tuple[str, int], list[np.ndarray | None]] | None = None
-        # an answer looks its cited sentence up twice (qa/corrections.py, qa/reports.py): the
-        # same query, k and generation give the same rows (~3 ms saved a citation at 1.5 M rows)
-        self._last_search: tuple[tuple, list[tuple[str, int, float]]] | None = None
         self._generation = 0
         state = self._read_state()
         self._dead: dict[str, set[str]] = {k: set(v) for k, v in state.get("dead", {}).items()}
@@ -192,10 +204,11 @@ class LexicalIndex:
         for segment, scores in zip(self._segments, scored, strict=True):
             if scores is None:
                 continue
-            mask = segment.live & (scores > 0)
+            rows = np.flatnonzero(scores > 0)  # the rows holding a query term
+            if not segment.live.all():
+                rows = rows[segment.live[rows]]
             if allowed is not None:
-                mask &= segment.rows_of(allowed)
-            rows = np.flatnonzero(mask)
+                rows = rows[segment.rows_of(allowed, rows)]
             if len(rows) > top_k:
                 rows = rows[np.argpartition(-scores[rows], top_k)[:top_k]]
             hits.extend(
@@ -211,14 +224,21 @@ class LexicalIndex:
         self, query: str, keys: Iterable[tuple[str, int]]
     ) -> dict[tuple[str, int], float]:
         """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
-        out = dict.fromkeys(set(keys), 0.0)
+        wanted = list(set(keys))
+        out = dict.fromkeys(wanted, 0.0)
+        if not wanted:
+            return out
+        articles = [a for a, _ in wanted]
+        numbers = np.array([n for _, n in wanted], dtype=np.int64)
         for segment, scores in zip(self._segments, self.score_all(query), strict=True):
             if scores is None:
                 continue
-            for key in out:
-                row = segment.row_of(*key)
-                if row is not None and segment.live[row] and scores[row] > 0:
-                    out[key] = float(scores[row])
+            rows = segment.rows_for(articles, numbers)
+            at = np.flatnonzero(rows >= 0)
+            rows = rows[at]
+            keep = segment.live[rows] & (scores[rows] > 0)
+            for i, value in zip(at[keep].tolist(), scores[rows[keep]].tolist(), strict=True):
+                out[wanted[i]] = float(value)
         return out
 
     def score_all(self, query: str) -> list[np.ndarray | None]:
@@ -235,19 +255,71 @@ class LexicalIndex:
         if not terms or self._live_docs == 0:
             return [None] * len(self._segments)
         idf = np.log1p((self._live_docs - self._df[terms] + 0.5) / (self._df[terms] + 0.5))
+        weights = (idf * (K1 + 1)).astype(np.float32)
         for segment in self._segments:
             scores = np.zeros(len(segment.lengths), dtype=np.float32)
             norm = segment.length_norm(self._avg_length)
             width = segment.counts.shape[1]
-            for term, weight in zip(terms, idf, strict=True):
-                if term >= width:
+            counts = segment.counts
+            indptr, indices, data = counts.indptr, counts.indices, counts.data
+            for term, weight in zip(terms, weights, strict=True):
+                if term >= width or indptr[term] == indptr[term + 1]:
                     continue
-                begin, end = segment.counts.indptr[term], segment.counts.indptr[term + 1]
-                rows = segment.counts.indices[begin:end]
-                tf = segment.counts.data[begin:end]
-                scores[rows] += weight * tf * (K1 + 1) / (tf + norm[rows])
+                rows = indices[indptr[term] : indptr[term + 1]]
+                tf = data[indptr[term] : indptr[term + 1]].astype(np.float32)
+                scores[rows] += weight * tf / (tf + norm[rows])  # float32 throughout
             results.append(scores)
         return results
+
+    def _similar_unlocked(self, text: str, top_k: int) -> list[tuple[str, int, float]]:
+        """Its copies: the rows most like `text` by BM25 of `text`, among the rows holding
+        nearly all of its rarest terms (of the rarest quarter, all but the share of terms a
+        copy may lack, COPY_MAY_LACK). A copy (word-set Jaccard ≥ 0.85, qa/reports.py) holds
+        nearly all of a sentence's terms, so it holds those; scoring only such rows never walks
+        the long posting lists of the common terms a sentence is full of."""
+        terms = sorted(
+            {self._vocab[t] for t in tokenize(text) if t in self._vocab},
+            key=lambda term: self._df[term],
+        )
+        if not terms or self._live_docs == 0:
+            return []
+        rare = len(terms) // 4 + 1
+        # a copy lacks at most ~15 % of the terms: it holds nearly all of the rare ones too
+        needed = max(1, rare - int(COPY_MAY_LACK * len(terms)))
+        df = self._df[terms]
+        weights = (np.log1p((self._live_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)).astype(
+            np.float32
+        )
+        hits: list[tuple[str, int, float]] = []
+        for segment in self._segments:
+            postings = [segment.posting(term) for term in terms]
+            rows, held = np.unique(
+                np.concatenate([postings[i][0] for i in range(rare)]), return_counts=True
+            )
+            rows = rows[(held >= needed) & segment.live[rows]]
+            if not len(rows):
+                continue
+            scores = np.zeros(len(rows), dtype=np.float32)
+            norm = segment.length_norm(self._avg_length)[rows]
+            for (holding, counts), weight in zip(postings, weights, strict=True):
+                if not len(holding):
+                    continue
+                at = np.minimum(np.searchsorted(holding, rows), len(holding) - 1)
+                found = holding[at] == rows
+                tf = counts[at[found]].astype(np.float32)
+                scores[found] += weight * tf / (tf + norm[found])
+            best = np.argsort(-scores, kind="stable")[:top_k]
+            hits.extend(
+                (str(a), int(n), float(v))
+                for a, n, v in zip(
+                    segment.articles(rows[best]),
+                    segment.numbers[rows[best]],
+                    scores[best],
+                    strict=True,
+                )
+            )
+        hits.sort(key=lambda h: -h[2])
+        return hits[:top_k]
 
     def _coverage_unlocked(self, query: str, text: str) -> float:
         """Share of the query's IDF weight whose terms occur in `text` (unknown terms weigh most).
@@ -283,10 +355,7 @@ class LexicalIndex:
     ) -> list[tuple[str, int, float]]:
         """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
         with self.lock:
-            key = (query, top_k, None if allowed is None else frozenset(allowed), self._generation)
-            if self._last_search is None or self._last_search[0] != key:
-                self._last_search = (key, self._search_unlocked(query, top_k, allowed))
-            return list(self._last_search[1])
+            return self._search_unlocked(query, top_k, allowed)
 
     def scores_for(
         self, query: str, keys: Iterable[tuple[str, int]]
@@ -294,6 +363,12 @@ class LexicalIndex:
         """Exact BM25 of the given (article_id, number) rows (0 where no term matches)."""
         with self.lock:
             return self._scores_for_unlocked(query, keys)
+
+    def similar(self, text: str, top_k: int) -> list[tuple[str, int, float]]:
+        """Best (article_id, number, score) rows for `text` among those holding one of its rarest
+        terms: its copies, found cheaply (who else reported a sentence)."""
+        with self.lock:
+            return self._similar_unlocked(text, top_k)
 
     def coverage(self, query: str, text: str) -> float:
         with self.lock:

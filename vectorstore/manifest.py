@@ -19,7 +19,10 @@ import numpy as np
 
 from vectorstore.dates import iso
 from vectorstore.near_duplicates import Fingerprint, closest
+from vectorstore.notes import MARKER, wrong_claim
 from vectorstore.types import Article, Chunk, Sentence, SentenceRow, StoredArticle
+
+KEYS_PER_QUERY = 400  # (article_id, number) pairs a statement binds: 800 of its parameters
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,6 +47,9 @@ CREATE TABLE IF NOT EXISTS bands (key TEXT NOT NULL, article_id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS bands_by_key ON bands(key);
 CREATE INDEX IF NOT EXISTS bands_by_article ON bands(article_id);
 CREATE INDEX IF NOT EXISTS articles_by_url ON articles(url);
+CREATE TABLE IF NOT EXISTS notes (
+  article_id TEXT NOT NULL, idx INTEGER NOT NULL, claim TEXT NOT NULL,
+  PRIMARY KEY (article_id, idx));
 """
 
 
@@ -168,6 +174,11 @@ class Manifest:
                         for s in sentences
                     ],
                 )
+                self._db.execute("DELETE FROM notes WHERE article_id=?", (article.id,))
+                self._db.executemany(
+                    "INSERT INTO notes VALUES (?,?,?)",
+                    [(article.id, s.index, claim) for s in sentences if (claim := _claim(s.text))],
+                )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?)",
                     [
@@ -250,9 +261,44 @@ class Manifest:
                 ("pending", "article_id"),
                 ("fingerprints", "article_id"),
                 ("bands", "article_id"),
+                ("notes", "article_id"),
             ):
                 self._db.executemany(f"DELETE FROM {table} WHERE {column}=?", ids)
             self._bump()
+
+    # -- correction notes ------------------------------------------------------------------
+    def notes(self) -> list[tuple[str, int, str]]:
+        """(article id, sentence index, wrong claim) of every stored correction note. A store
+        written before the notes table, not yet opened by a writer, is scanned instead."""
+        if self.get_meta("notes") == "1":
+            return self._db.execute("SELECT article_id, idx, claim FROM notes").fetchall()
+        return self._scan_notes()
+
+    def fill_notes(self) -> int:
+        """In a writer, once: the notes of articles stored before the table existed (a scan of
+        the texts holding the notes' wording; ~1 s a million sentences). Returns how many."""
+        if self.get_meta("notes") == "1":
+            return 0
+        found = self._scan_notes()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR REPLACE INTO notes VALUES (?,?,?)", found)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('notes', '1')")
+        return len(found)
+
+    def _scan_notes(self) -> list[tuple[str, int, str]]:
+        found = []
+        texts = self._db.execute(
+            "SELECT id, text FROM articles WHERE instr(lower(text), ?) > 0", (MARKER,)
+        ).fetchall()
+        for article_id, text in texts:
+            for idx, start, end in self._db.execute(
+                "SELECT idx, start, end FROM sentences WHERE article_id=?", (article_id,)
+            ).fetchall():
+                claim = _claim(text[start:end])
+                if claim:
+                    found.append((article_id, idx, claim))
+        return found
 
     def article_for_origin(self, origin: str) -> str | None:
         row = self._db.execute(
@@ -392,16 +438,21 @@ class Manifest:
         self, table: str, number: str, columns: str, keys: Iterable[tuple[str, int]]
     ) -> Iterator[tuple[str, tuple[Any, ...]]]:
         """(article_id, (number, *columns)) of `table`'s rows for (article_id, number) keys:
-        one primary-key query per article (at most 500 numbers per statement: SQLite caps a
-        statement's parameters). Keys with no row are left out."""
-        for article_id, numbers in _by_article(keys):
-            marks = ",".join("?" * len(numbers))
+        one query for up to KEYS_PER_QUERY keys, joined to the primary key (a query per
+        article was ~260 statements a question at 100 k articles). Keys with no row are left
+        out."""
+        unique = list(dict.fromkeys(keys))
+        for begin in range(0, len(unique), KEYS_PER_QUERY):
+            batch = unique[begin : begin + KEYS_PER_QUERY]
+            pairs = ",".join("(?,?)" for _ in batch)
+            wanted = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
             for row in self._db.execute(
-                f"SELECT {number}, {columns} FROM {table}"
-                f" WHERE article_id=? AND {number} IN ({marks})",
-                (article_id, *numbers),
+                f"SELECT t.article_id, t.{number}, {wanted}"
+                f" FROM (VALUES {pairs}) AS k JOIN {table} AS t"
+                f" ON t.article_id = k.column1 AND t.{number} = k.column2",
+                [value for key in batch for value in key],
             ):
-                yield article_id, tuple(row)
+                yield row[0], tuple(row[1:])
 
     def paragraph_span(self, article_id: str, paragraph: int) -> tuple[int, int] | None:
         row = self._db.execute(
@@ -447,18 +498,9 @@ class Manifest:
         return {r[0] for r in self._db.execute(f"SELECT id FROM articles WHERE {where}", args)}
 
 
-def _by_article(keys: Iterable[tuple[str, int]], most: int = 500) -> list[tuple[str, list[int]]]:
-    """(article_id, numbers) for (article_id, number) keys: grouped by article, each number
-    once, in sorted runs of at most `most`."""
-    grouped: dict[str, set[int]] = {}
-    for article_id, number in keys:
-        grouped.setdefault(article_id, set()).add(number)
-    return [
-        (article_id, ordered[begin : begin + most])
-        for article_id, numbers in grouped.items()
-        for ordered in [sorted(numbers)]
-        for begin in range(0, len(ordered), most)
-    ]
+def _claim(sentence: str) -> str | None:
+    """The wrong claim of a correction note, None for any other sentence (most: no regex)."""
+    return wrong_claim(sentence) if MARKER in sentence.lower() else None
 
 
 def _blob(vector: np.ndarray) -> bytes:

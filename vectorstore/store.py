@@ -147,6 +147,7 @@ class ArticleStore:
         self.read_only = settings.read_only
         self._lock = FileLock(str(self.home / "citeqa.lock"))
         self._open = False
+        self._notes: tuple[int, list[tuple[str, int, str]]] | None = None
         if self.read_only:
             if not (self.home / "manifest.sqlite3").is_file():
                 raise StoreError(f"no citeqa store at {self.home} to open read-only")
@@ -174,6 +175,7 @@ class ArticleStore:
             if not self.read_only:
                 self.recover()
                 self._adopt_chunk_vectors()
+                self._manifest.fill_notes()
             self._open = True
         except BaseException:
             if self._lock.is_locked:
@@ -519,6 +521,11 @@ class ArticleStore:
         """The k best BM25 sentences; `allowed` limits the articles searched."""
         return [LexicalHit(*hit) for hit in self._bm25_sentences.search(query, k, allowed)]
 
+    def similar_sentences(self, sentence: str, k: int) -> list[LexicalHit]:
+        """The k stored sentences most like `sentence` (its copies first; BM25 among the rows
+        holding one of its rarest terms)."""
+        return [LexicalHit(*hit) for hit in self._bm25_sentences.similar(sentence, k)]
+
     def bm25_chunks(self, query: str, k: int, allowed: set[str] | None = None) -> list[LexicalHit]:
         """The k best BM25 chunks; `allowed` limits the articles searched."""
         return [LexicalHit(*hit) for hit in self._bm25_chunks.search(query, k, allowed)]
@@ -564,6 +571,14 @@ class ArticleStore:
         with self._chroma_lock.reading():
             found = self._vectors.similarities(self._vectors.sentences, vector, list(ids))
         return {ids[i]: score for i, score in found.items() if i in ids}
+
+    def correction_notes(self) -> list[tuple[str, int, str]]:
+        """(article id, sentence index, wrong claim) of every stored correction note
+        (vectorstore/notes.py); read once per generation of the store."""
+        generation = self._manifest.generation()
+        if self._notes is None or self._notes[0] != generation:
+            self._notes = (generation, self._manifest.notes())
+        return self._notes[1]
 
     def is_empty(self) -> bool:
         return self._manifest.is_empty()

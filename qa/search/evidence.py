@@ -25,11 +25,12 @@ def select_evidence(
 ) -> list[Evidence]:
     """Top k sentences, near-duplicates (same wording elsewhere) removed.
 
-    Articles and texts are fetched a window of k * 3 candidates at a time: in a large
-    archive the same sentence recurs in many articles (wire copy, boilerplate), and each
-    copy would otherwise cost its own lookups before being dropped as a duplicate.
+    Texts are read a window of k * 3 candidates at a time, an article's title, date and source
+    only once one of its sentences is chosen: in a large archive the same sentence recurs in
+    many articles (wire copy, boilerplate), and each copy would otherwise cost its own lookups
+    before being dropped as a duplicate.
     """
-    articles: dict[str, StoredArticle] = {}
+    articles: dict[str, StoredArticle | None] = {}
     fetched: set[str] = set()
     chosen: list[Evidence] = []
     seen_words: list[frozenset[str]] = []
@@ -41,18 +42,19 @@ def select_evidence(
         if article_id not in fetched:
             window = {r.features.article_id for r in ranked[position : position + k * 3]}
             window -= fetched
-            articles.update(store.articles(window))
             texts.load(window)
             fetched |= window
-        meta = articles.get(article_id)
-        if meta is None:
-            continue
         row = rows[(article_id, index)]
         sentence = texts(article_id)[row.start : row.end]
         words = frozenset(_WORDS.findall(sentence.lower()))
         if words in seen_exact or any(
             _jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words
         ):
+            continue
+        if article_id not in articles:
+            articles[article_id] = store.articles([article_id]).get(article_id)
+        meta = articles[article_id]
+        if meta is None:  # removed since it was found
             continue
         if words:  # no words: nothing to compare (as _jaccard says)
             seen_exact.add(words)

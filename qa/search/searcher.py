@@ -7,6 +7,7 @@ runs them in order and times them. Settings in the constructor, data in `search(
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from qa.filters import Filters
@@ -33,6 +34,8 @@ from qa.types import Evidence
 from vectorstore.embed import Embedder
 from vectorstore.store import ArticleStore
 
+LEXICAL_WORKERS = 2  # BM25 searches in flight at once (the chat answers several people)
+
 
 @dataclass(frozen=True)
 class SearchResult:
@@ -57,10 +60,18 @@ class Searcher:
         # hand-set weights; the trained alternative is qa.search.learned.packaged_ranker()
         self.ranker: Ranker = ranker or WeightedSumRanker()
         self.feature_cache = FeatureCache(embedder)  # title vectors, sentence terms
+        self._lexical_pool = ThreadPoolExecutor(LEXICAL_WORKERS, thread_name_prefix="citeqa-bm25")
+
+    def close(self) -> None:
+        """Let the BM25 workers go (a search after this is an error)."""
+        self._lexical_pool.shutdown(wait=False, cancel_futures=True)
 
     def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
         filters = filters or Filters()
         timings: dict[str, float] = {}
+        # BM25 needs no vector: it runs on another core while the question is embedded and
+        # the nearest sentences are found (numpy and the encoder release the GIL)
+        lexical_job = self._lexical_pool.submit(self._lexical, query, filters)
         t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         timings["embed_ms"] = elapsed_ms(t0)
@@ -70,9 +81,8 @@ class Searcher:
         timings["dense_ms"] = elapsed_ms(t1)
 
         t2 = time.perf_counter()
-        allowed = allowed_articles(self.store, filters)
-        lexical = lexical_candidates(self.store, query, allowed)
-        timings["lexical_ms"] = elapsed_ms(t2)
+        allowed, lexical, timings["lexical_ms"] = lexical_job.result()
+        timings["lexical_wait_ms"] = elapsed_ms(t2)
 
         t3 = time.perf_counter()
         candidates = gather_candidates(self.store, query, vector, dense, lexical, allowed)
@@ -89,6 +99,14 @@ class Searcher:
         timings["rank_ms"] = elapsed_ms(t3)
         signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
         return SearchResult(tuple(evidence), signals, timings, tuple(ranked))
+
+    def _lexical(
+        self, query: str, filters: Filters
+    ) -> tuple[frozenset[str] | None, tuple[tuple, tuple], float]:
+        """(the articles the filters allow, the BM25 sentences and chunks, its milliseconds)."""
+        started = time.perf_counter()
+        allowed = allowed_articles(self.store, filters)
+        return allowed, lexical_candidates(self.store, query, allowed), elapsed_ms(started)
 
     def _signals(
         self,
