@@ -108,6 +108,12 @@ def _codes(articles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return names, codes.astype(np.int32).ravel()
 
 
+def _term_scores(weight: np.float32, tf: np.ndarray, norm: np.ndarray) -> np.ndarray:
+    """One term's BM25 part in each row holding it (`norm`: the rows' length norms), float32."""
+    counts = tf.astype(np.float32)
+    return weight * counts / (counts + norm)
+
+
 def _narrow(counts: sparse.csc_matrix) -> sparse.csc_matrix:
     """Term counts as uint16 (segments written before were float32), each term's rows in
     ascending order (`_Segment.posting` is searched by row)."""
@@ -254,22 +260,21 @@ class LexicalIndex:
         results: list[np.ndarray | None] = []
         if not terms or self._live_docs == 0:
             return [None] * len(self._segments)
-        idf = np.log1p((self._live_docs - self._df[terms] + 0.5) / (self._df[terms] + 0.5))
-        weights = (idf * (K1 + 1)).astype(np.float32)
+        weights = self._weights(terms)
         for segment in self._segments:
             scores = np.zeros(len(segment.lengths), dtype=np.float32)
             norm = segment.length_norm(self._avg_length)
-            width = segment.counts.shape[1]
-            counts = segment.counts
-            indptr, indices, data = counts.indptr, counts.indices, counts.data
             for term, weight in zip(terms, weights, strict=True):
-                if term >= width or indptr[term] == indptr[term + 1]:
-                    continue
-                rows = indices[indptr[term] : indptr[term + 1]]
-                tf = data[indptr[term] : indptr[term + 1]].astype(np.float32)
-                scores[rows] += weight * tf / (tf + norm[rows])  # float32 throughout
+                rows, tf = segment.posting(term)
+                if len(rows):
+                    scores[rows] += _term_scores(weight, tf, norm[rows])
             results.append(scores)
         return results
+
+    def _weights(self, terms: list[int]) -> np.ndarray:
+        """BM25's IDF of each term times (K1 + 1), float32 (the scores are float32)."""
+        df = self._df[terms]
+        return (np.log1p((self._live_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)).astype(np.float32)
 
     def _similar_unlocked(self, text: str, top_k: int) -> list[tuple[str, int, float]]:
         """Its copies: the rows most like `text` by BM25 of `text`, among the rows holding
@@ -286,10 +291,7 @@ class LexicalIndex:
         rare = len(terms) // 4 + 1
         # a copy lacks at most ~15 % of the terms: it holds nearly all of the rare ones too
         needed = max(1, rare - int(COPY_MAY_LACK * len(terms)))
-        df = self._df[terms]
-        weights = (np.log1p((self._live_docs - df + 0.5) / (df + 0.5)) * (K1 + 1)).astype(
-            np.float32
-        )
+        weights = self._weights(terms)
         hits: list[tuple[str, int, float]] = []
         for segment in self._segments:
             postings = [segment.posting(term) for term in terms]
@@ -306,8 +308,7 @@ class LexicalIndex:
                     continue
                 at = np.minimum(np.searchsorted(holding, rows), len(holding) - 1)
                 found = holding[at] == rows
-                tf = counts[at[found]].astype(np.float32)
-                scores[found] += weight * tf / (tf + norm[found])
+                scores[found] += _term_scores(weight, counts[at[found]], norm[found])
             best = np.argsort(-scores, kind="stable")[:top_k]
             hits.extend(
                 (str(a), int(n), float(v))
@@ -365,8 +366,8 @@ class LexicalIndex:
             return self._scores_for_unlocked(query, keys)
 
     def similar(self, text: str, top_k: int) -> list[tuple[str, int, float]]:
-        """Best (article_id, number, score) rows for `text` among those holding one of its rarest
-        terms: its copies, found cheaply (who else reported a sentence)."""
+        """Best (article_id, number, score) rows for `text` among those holding nearly all of
+        its rarest terms: its copies, found cheaply (who else reported a sentence)."""
         with self.lock:
             return self._similar_unlocked(text, top_k)
 

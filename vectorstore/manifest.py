@@ -442,10 +442,10 @@ class Manifest:
         article was ~260 statements a question at 100 k articles). Keys with no row are left
         out."""
         unique = list(dict.fromkeys(keys))
+        wanted = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
         for begin in range(0, len(unique), KEYS_PER_QUERY):
             batch = unique[begin : begin + KEYS_PER_QUERY]
             pairs = ",".join("(?,?)" for _ in batch)
-            wanted = ", ".join(f"t.{c.strip()}" for c in columns.split(","))
             for row in self._db.execute(
                 f"SELECT t.article_id, t.{number}, {wanted}"
                 f" FROM (VALUES {pairs}) AS k JOIN {table} AS t"

@@ -523,7 +523,7 @@ class ArticleStore:
 
     def similar_sentences(self, sentence: str, k: int) -> list[LexicalHit]:
         """The k stored sentences most like `sentence` (its copies first; BM25 among the rows
-        holding one of its rarest terms)."""
+        holding nearly all of its rarest terms)."""
         return [LexicalHit(*hit) for hit in self._bm25_sentences.similar(sentence, k)]
 
     def bm25_chunks(self, query: str, k: int, allowed: set[str] | None = None) -> list[LexicalHit]:
