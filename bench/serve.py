@@ -1,8 +1,12 @@
 """Serve benchmark: time from `citeqa serve` to the first answered question, and server RSS.
 
-    python bench/serve.py [--home DIR]     (default: a fresh store of the SQuAD bench corpus)
+    python bench/serve.py [--home DIR] [--questions N]
+                          (default: a fresh store of the SQuAD bench corpus; one question)
 
-The server runs as a real `citeqa serve` process; the question goes through gradio_client.
+The server runs as a real `citeqa serve` process; the questions go through gradio_client.
+With `--questions N` the first N SQuAD dev questions (spread over the set) follow the first
+one, and the server's RSS and peak (VmHWM) are read after them: what a server that has
+answered for a while holds, not only what it loaded.
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from bench.common import default_corpus, machine, status_mb
+from bench.common import SQUAD, default_corpus, machine, status_mb
 
 
 def free_port() -> int:
@@ -37,8 +42,10 @@ def measure_serve(
     home: str,
     chroma_url: str | None = None,
     question: str = "Which NFL team represented the AFC at Super Bowl 50?",
+    more: Sequence[str] = (),
 ) -> dict:
-    """Start `citeqa serve` on `home`, ask one question through gradio_client, measure RSS."""
+    """Start `citeqa serve` on `home`, ask one question through gradio_client (then `more`),
+    measure RSS."""
     from gradio_client import Client
 
     citeqa = str(Path(sys.executable).parent / "citeqa")
@@ -75,12 +82,17 @@ def measure_serve(
                 time.sleep(5)
         assert client is not None
         answer = client.predict(question, api_name="/ask")
+        first_answer = time.perf_counter() - started
+        for text in more:
+            client.predict(text, api_name="/ask")
         return {
             "listening_s": round(listening, 1),
-            "first_answer_s": round(time.perf_counter() - started, 1),
+            "first_answer_s": round(first_answer, 1),
             "citations": len(answer["citations"]),
             "abstained": answer["abstained"],
+            "questions": 1 + len(more),
             "rss_mb": round(rss_mb(server.pid)),
+            "peak_mb": round(status_mb("VmHWM", server.pid)),
         }
     finally:
         server.terminate()
@@ -91,6 +103,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--home")
     parser.add_argument("--chroma-url")
+    parser.add_argument("--questions", type=int, default=0, help="asked after the first one")
     args = parser.parse_args()
     citeqa = str(Path(sys.executable).parent / "citeqa")
     home = args.home or tempfile.mkdtemp(prefix="citeqa-serve-bench-")
@@ -100,14 +113,23 @@ def main() -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    result = measure_serve(home, args.chroma_url)
+    more: list[str] = []
+    if args.questions:
+        from qa.eval.evaluate import read_questions, spread
+
+        asked = [q for q in read_questions(SQUAD / "questions-dev.jsonl") if q.answerable]
+        more = [q.question for q in spread(asked, args.questions)]
+    result = measure_serve(home, args.chroma_url, more=more)
     print(f"serve benchmark on {machine()} (store: {home})")
     print(f"  listening after          {result['listening_s']:6.1f} s")
     print(
         f"  first answer after       {result['first_answer_s']:6.1f} s  "
         f"({result['citations']} citation(s), abstained={result['abstained']})"
     )
-    print(f"  server RSS               {result['rss_mb']:6.0f} MB")
+    print(
+        f"  server RSS               {result['rss_mb']:6.0f} MB after {result['questions']}"
+        f" question(s), peak {result['peak_mb']:,} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -46,10 +46,11 @@ def also_in(store: ArticleStore, article_id: str, sentence: str) -> tuple[AlsoIn
     if not keys:
         return ()
     rows = store.sentence_rows(keys)
+    texts = store.texts({key[0] for key in rows})  # one lookup for all the copies
     found: dict[str, None] = {}
     for key in keys:
         row = rows.get(key)
-        text = store.text(key[0]) if row else None
+        text = texts.get(key[0]) if row else None
         if row and text and _jaccard(mine, set(_words(text[row.start : row.end]))) >= SAME_WORDING:
             found.setdefault(key[0])
     if not found:

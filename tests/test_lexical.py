@@ -369,3 +369,35 @@ def test_similar_finds_copies_across_segments_with_full_bm25_scores(tmp_path):
     assert all(math.isclose(score, full[(a, n)], rel_tol=1e-6) for a, n, score in found)
     assert [a for a, _, _ in index.similar(wire, 2)] == ["wire-a", "wire-c"]
     assert index.similar("zzz qqq", 8) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_pruned_search_finds_what_scoring_every_row_finds(tmp_path, monkeypatch, seed):
+    """MaxScore pruning (used on large segments) returns the same best scores as one pass
+    over every row, with tombstones and with an article filter; a wrongly set floor would
+    drop rows that belong among the best."""
+    import random
+
+    import vectorstore.lexical as lexical
+
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(60)]
+    weights = [1 / (i + 1) for i in range(60)]  # a few common words, many rare ones
+    rows = [
+        (f"a{n // 4}", n % 4, " ".join(rng.choices(vocabulary, weights, k=rng.randint(3, 12))))
+        for n in range(2000)
+    ]
+    index = LexicalIndex(tmp_path / "bm25")
+    index.add(rows[:1200])
+    index.add(rows[1200:])
+    index.remove([f"a{n}" for n in range(0, 500, 7)])
+    queries = [" ".join(rng.sample(vocabulary, rng.randint(1, 6))) for _ in range(40)]
+    allowed = {f"a{n}" for n in rng.sample(range(500), 60)}
+    for query in queries:
+        for top_k, within in ((10, None), (50, None), (10, allowed)):
+            monkeypatch.setattr(lexical, "PRUNE_FROM_ROWS", 10**9)
+            every = index.search(query, top_k, within)
+            monkeypatch.setattr(lexical, "PRUNE_FROM_ROWS", 0)
+            pruned = index.search(query, top_k, within)
+            assert [s for _, _, s in pruned] == pytest.approx([s for _, _, s in every])
+            assert within is None or {a for a, _, _ in pruned} <= within

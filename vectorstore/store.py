@@ -176,6 +176,7 @@ class ArticleStore:
                 self.recover()
                 self._adopt_chunk_vectors()
                 self._manifest.fill_notes()
+                self._manifest.index_dates()
             self._open = True
         except BaseException:
             if self._lock.is_locked:

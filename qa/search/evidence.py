@@ -10,7 +10,7 @@ from qa.search.rank import Ranked
 from qa.search.texts import ArticleTexts
 from qa.types import Evidence
 from vectorstore.store import ArticleStore
-from vectorstore.types import SentenceRow, StoredArticle
+from vectorstore.types import SentenceRow
 
 NEAR_DUPLICATE = 0.85  # word-set Jaccard at which two sentences say the same thing
 _WORDS = re.compile(r"\w+")
@@ -25,56 +25,73 @@ def select_evidence(
 ) -> list[Evidence]:
     """Top k sentences, near-duplicates (same wording elsewhere) removed.
 
-    Texts are read a window of k * 3 candidates at a time, an article's title, date and source
-    only once one of its sentences is chosen: in a large archive the same sentence recurs in
-    many articles (wire copy, boilerplate), and each copy would otherwise cost its own lookups
-    before being dropped as a duplicate.
+    Texts are read a window of k * 3 candidates at a time, and the title, date and source of
+    the chosen sentences' articles in one lookup at the end: in a large archive the same
+    sentence recurs in many articles (wire copy, boilerplate), and each copy would otherwise
+    cost its own lookups before being dropped as a duplicate. An article removed since the
+    search found it is left out and the choice made again without it.
     """
-    articles: dict[str, StoredArticle | None] = {}
+    gone: set[str] = set()
+    while True:
+        picked = _pick(ranked, rows, k, texts, gone)
+        meta = store.articles({candidate.features.article_id for candidate, _, _ in picked})
+        missing = {c.features.article_id for c, _, _ in picked} - meta.keys()
+        if not missing:
+            break
+        gone |= missing
+    return [
+        Evidence(
+            article_id=candidate.features.article_id,
+            sentence_index=candidate.features.key[1],
+            sentence=sentence,
+            start=row.start,
+            end=row.end,
+            score=float(candidate.score),
+            title=meta[candidate.features.article_id].title,
+            published=meta[candidate.features.article_id].published,
+            url=meta[candidate.features.article_id].url,
+            source=meta[candidate.features.article_id].source,
+            paragraph=row.paragraph,
+            chunk=row.chunk,
+        )
+        for candidate, row, sentence in picked
+    ]
+
+
+def _pick(
+    ranked: Sequence[Ranked],
+    rows: dict[Key, SentenceRow],
+    k: int,
+    texts: ArticleTexts,
+    gone: set[str],
+) -> list[tuple[Ranked, SentenceRow, str]]:
+    """The k best candidates outside `gone` articles, each worded unlike those before it."""
     fetched: set[str] = set()
-    chosen: list[Evidence] = []
+    chosen: list[tuple[Ranked, SentenceRow, str]] = []
     seen_words: list[frozenset[str]] = []
     seen_exact: set[frozenset[str]] = set()
     for position, candidate in enumerate(ranked):
         if len(chosen) >= k:
             break
-        article_id, index = candidate.features.key
+        article_id = candidate.features.article_id
+        if article_id in gone:
+            continue
         if article_id not in fetched:
             window = {r.features.article_id for r in ranked[position : position + k * 3]}
             window -= fetched
             texts.load(window)
             fetched |= window
-        row = rows[(article_id, index)]
+        row = rows[candidate.features.key]
         sentence = texts(article_id)[row.start : row.end]
         words = frozenset(_WORDS.findall(sentence.lower()))
         if words in seen_exact or any(
             _jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words
         ):
             continue
-        if article_id not in articles:
-            articles[article_id] = store.articles([article_id]).get(article_id)
-        meta = articles[article_id]
-        if meta is None:  # removed since it was found
-            continue
         if words:  # no words: nothing to compare (as _jaccard says)
             seen_exact.add(words)
         seen_words.append(words)
-        chosen.append(
-            Evidence(
-                article_id=article_id,
-                sentence_index=index,
-                sentence=sentence,
-                start=row.start,
-                end=row.end,
-                score=float(candidate.score),
-                title=meta.title,
-                published=meta.published,
-                url=meta.url,
-                source=meta.source,
-                paragraph=row.paragraph,
-                chunk=row.chunk,
-            )
-        )
+        chosen.append((candidate, row, sentence))
     return chosen
 
 
