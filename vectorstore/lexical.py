@@ -257,12 +257,14 @@ class LexicalIndex:
     ) -> list[tuple[str, int, float]]:
         """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
         scored = self.score_all(query)
-        terms, weights = self._by_weight(query)
+        by_weight: tuple[list[int], np.ndarray] | None = None  # only for large segments
         hits: list[tuple[str, int, float]] = []
         for segment, scores in zip(self._segments, scored, strict=True):
             if scores is None:
                 continue
             if len(scores) >= PRUNE_FROM_ROWS:
+                by_weight = by_weight or self._by_weight(query)
+                terms, weights = by_weight
                 postings = [segment.posting(term)[0] for term in terms]
                 rows = _contenders(segment, allowed, postings, weights, scores, top_k)
             else:
