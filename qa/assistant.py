@@ -31,11 +31,12 @@ from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
+from qa.search.reader import packaged_reader
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence, citation_from
 from vectorstore.dates import day
-from vectorstore.embed import FastStartEmbedder, SentenceTransformerEmbedder
+from vectorstore.embed import FastStartEmbedder
 from vectorstore.settings import Settings
 from vectorstore.store import open_store
 from vectorstore.types import IngestReport, StoredArticle
@@ -70,25 +71,22 @@ class Assistant:
         settings: Settings | None = None,
         k: int = DEFAULT_K,
         abstain_below: float = ABSTAIN_BELOW,
-        quick_start: bool = False,
         read_only: bool | None = None,
     ):
-        """`quick_start`: questions embedded through the model's ONNX export when there is one
-        (vectorstore/query_encoder.py), for a process that only answers, such as `citeqa ask`;
-        always so in a read-only process, which never embeds an article (torch and the model
-        are ~430 MB of a reader's memory: bench/serve_memory.py). Not the default for a writer:
-        a process that imports onnxruntime and later torch's compiler stack (the model, for an
-        ingest) sees onnxruntime's threads resolve a host name."""
+        """Questions are embedded through the model's ONNX export when there is one
+        (vectorstore/query_encoder.py): no torch until the process embeds an article, so a
+        process that only answers holds ~430 MB less (bench/serve_memory.py) and `citeqa ask`
+        starts in ~2 s. The model itself loads on the first ingest."""
         self.settings = settings or Settings.from_env(
             home=home, model=model, chroma_url=chroma_url, read_only=read_only
         )
-        answers_only = quick_start or self.settings.read_only
-        embedder = FastStartEmbedder if answers_only else SentenceTransformerEmbedder
-        self.embedder = embedder(
+        self.embedder = FastStartEmbedder(
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
         self.store = open_store(self.settings, self.embedder)
-        self.searcher = Searcher(self.store, self.embedder)
+        self.searcher = Searcher(
+            self.store, self.embedder, reader=packaged_reader() if self.settings.reader else None
+        )
         self.followups = FollowUps(
             lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
             self.store,

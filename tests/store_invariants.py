@@ -207,7 +207,6 @@ def share_model(patch: Any, embedder: Embedder) -> None:
     loading a second copy."""
     import qa.assistant
 
-    patch.setattr(qa.assistant, "SentenceTransformerEmbedder", lambda *a, **k: embedder)
     patch.setattr(qa.assistant, "FastStartEmbedder", lambda *a, **k: embedder)
 
 

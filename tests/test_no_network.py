@@ -9,8 +9,9 @@ Three layers, all per child process:
   the patches miss (C or Rust code) cannot leave the machine either;
 * with strace installed, connect/sendto/sendmsg system calls are traced, which catches
   attempts made below Python.
-The children get a clean environment: no HF_HUB_OFFLINE, ANONYMIZED_TELEMETRY or
-GRADIO_ANALYTICS_ENABLED, so it is citeqa's own defaults that keep them offline.
+The children get a clean environment: no HF_HUB_OFFLINE, ANONYMIZED_TELEMETRY,
+GRADIO_ANALYTICS_ENABLED or ORT_DISABLE_TELEMETRY, so it is citeqa's own defaults that keep
+them offline.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ OFFLINE_FLAGS = (
     "ANONYMIZED_TELEMETRY",
     "GRADIO_ANALYTICS_ENABLED",
     "DO_NOT_TRACK",
+    "ORT_DISABLE_TELEMETRY",
     "PYTHONPATH",
 )
 
@@ -466,3 +468,25 @@ def test_serve_offline_answers_through_gradio_client(offline, ingested):
     assert f"citeqa chat on http://127.0.0.1:{port}" in outcome["server_output"]
     offline.assert_silent()
     assert any("serve" in a["argv"] for a in offline.loaded())
+
+
+LINGER = textwrap.dedent("""
+    import sys, time
+    from qa import Assistant
+    with Assistant(home=sys.argv[1], read_only=True) as assistant:
+        print(assistant.ask(sys.argv[2]).text)
+        time.sleep(float(sys.argv[3]))
+""")
+
+
+def test_a_process_that_keeps_onnxruntime_loaded_stays_offline(offline, ingested):
+    """A reader embeds questions and reads sentences with onnxruntime, which since 1.29 looks up
+    its telemetry collector about ten seconds after it starts unless ORT_DISABLE_TELEMETRY is
+    set when it loads (`citeqa ask` exits before that; a server does not)."""
+    home, _, _ = ingested
+    script = offline.folder / "linger.py"
+    script.write_text(LINGER)
+    result = offline.run([sys.executable, str(script), str(home), BRIDGE_Q, "25"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "9,600" in result.stdout
+    offline.assert_silent()

@@ -119,7 +119,7 @@ def test_pipelines_other_than_mean_pooling_are_not_exported(cache, model_copy):
 COLD_ASK = """
 import json, sys
 from qa import Assistant
-with Assistant(sys.argv[1], quick_start=True) as assistant:
+with Assistant(sys.argv[1]) as assistant:
     answer = assistant.ask("How many spectators attended the Northfold Cup final?")
     runtime = assistant.embedder.query_runtime
 heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "sentence_transformers",

@@ -209,7 +209,7 @@ def ask(
 
     model = chat_model_from_spec(llm, llm_base_url) if llm else None
     turns = _history(history) if history else None
-    with _assistant(ctx, model, quick_start=True) as assistant:
+    with _assistant(ctx, model) as assistant:
         ids = _full_ids(assistant, article)
         answer = assistant.ask(
             question,

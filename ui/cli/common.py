@@ -31,10 +31,10 @@ def _settings(ctx: click.Context) -> Settings:
     )
 
 
-def _assistant(ctx: click.Context, llm: Any = None, quick_start: bool = False) -> Any:
+def _assistant(ctx: click.Context, llm: Any = None) -> Any:
     from qa.assistant import Assistant
 
-    return Assistant(settings=_settings(ctx), llm=llm, quick_start=quick_start)
+    return Assistant(settings=_settings(ctx), llm=llm)
 
 
 def user_facing(err: BaseException) -> bool:

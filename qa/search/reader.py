@@ -1,0 +1,144 @@
+"""Last stage: a reader that reads the question and each of the best few sentences together.
+
+The retrieval signals score a sentence and the question apart (a cosine, shared words), so
+within the right article they often put first a sentence that repeats the question's words over
+the one that answers it (bench/RESULTS.md, misses by shape). The reader is a small cross-encoder:
+the first layers of the packaged all-MiniLM-L6-v2 with a scoring head, fine-tuned on
+squad-train only (`python bench/train_reader.py`, fixed seed, folds by article), exported to
+ONNX with int8 weights (`reader_model.onnx`) and run with onnxruntime, so answering needs no
+torch. It reorders the evidence's first `top_n` sentences by
+`ranker score + weight × reader score`; the rest keep their order below them. The search's
+confidence is read before, from the ranker's best sentence: abstention is calibrated on it.
+
+The model's sidecar `reader_model.meta.json` records its sha256 (checked before use: a changed
+file is an error naming it), the training command, data, seed and cross-validated figures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.types import Evidence
+from vectorstore.errors import CiteqaError
+
+PACKAGED_READER = Path(__file__).resolve().parent / "reader_model.onnx"
+
+
+class ReaderModelError(RuntimeError, CiteqaError):
+    """The reader's model file is missing, altered or unreadable."""
+
+
+@dataclass(frozen=True)
+class ReaderMeta:
+    """What the sidecar says about the model and how to use it."""
+
+    sha256: str
+    max_tokens: int  # question and sentence together, in word pieces
+    top_n: int  # how many of the evidence's first sentences the reader reorders
+    weight: float  # reader score's weight beside the ranker's score
+
+
+def sidecar(model: Path) -> Path:
+    return model.with_name(model.name.removesuffix(".onnx") + ".meta.json")
+
+
+def read_meta(model: Path) -> ReaderMeta:
+    path = sidecar(model)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ReaderMeta(
+            sha256=str(data["sha256"]),
+            max_tokens=int(data["max_tokens"]),
+            top_n=int(data["top_n"]),
+            weight=float(data["weight"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise ReaderModelError(f"{path}: cannot read the reader's settings ({err})") from None
+
+
+def passage(title: str, sentence: str) -> str:
+    """What the reader reads of a sentence: its article's title, then the sentence (the
+    title says what 'it' and 'the plan' are about; training used the same form)."""
+    return f"{title}: {sentence}" if title else sentence
+
+
+class SentenceReader:
+    """Scores (question, sentence) pairs; higher means more likely to answer."""
+
+    def __init__(self, model: Path = PACKAGED_READER, tokenizer: Path | None = None):
+        meta = read_meta(model)
+        try:
+            data = model.read_bytes()
+        except OSError as err:
+            raise ReaderModelError(f"{model}: cannot read the reader ({err})") from None
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != meta.sha256:
+            raise ReaderModelError(
+                f"{model}: sha256 {digest} is not the {meta.sha256} its sidecar records "
+                "(retrain with `python bench/train_reader.py` or restore the file)"
+            )
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.meta = meta
+        self._tokenizer = Tokenizer.from_file(str(tokenizer or packaged_tokenizer()))
+        # longest first: the sentence is cut (as in training) unless the question is the
+        # longer part, which only a question of hundreds of words is
+        self._tokenizer.enable_truncation(meta.max_tokens, strategy="longest_first")
+        self._tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1  # a handful of short pairs: one core is enough
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self._session = onnxruntime.InferenceSession(data, options, ["CPUExecutionProvider"])
+
+    def scores(self, question: str, passages: Sequence[str]) -> np.ndarray:
+        """One score per passage, each pair run on its own: int8 activations are scaled per
+        run, so in a padded batch a pair's score would depend on the other pairs."""
+        out = np.zeros(len(passages), dtype=np.float32)
+        for n, encoding in enumerate(
+            self._tokenizer.encode_batch([(question, p) for p in passages])
+        ):
+            feed = {
+                "input_ids": np.asarray([encoding.ids], dtype=np.int64),
+                "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+                "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
+            }
+            out[n] = float(np.asarray(self._session.run(None, feed)[0]).reshape(-1)[0])
+        return out
+
+    def reorder(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+        """The first `top_n` sentences by ranker score + weight × reader score; the rest after.
+
+        Each reordered sentence carries its combined score, so scores still fall down the list.
+        """
+        head, tail = list(evidence[: self.meta.top_n]), list(evidence[self.meta.top_n :])
+        if len(head) < 2:
+            return list(evidence)
+        read = self.scores(question, [passage(e.title, e.sentence) for e in head])
+        combined = [e.score + self.meta.weight * float(r) for e, r in zip(head, read, strict=True)]
+        order = sorted(range(len(head)), key=lambda n: (-combined[n], n))
+        floor = min(combined)
+        reordered = [replace(head[n], score=combined[n]) for n in order]
+        # the rest stay below the reordered head whatever the reader said
+        return reordered + [replace(e, score=min(e.score, floor)) for e in tail]
+
+
+def packaged_tokenizer() -> Path:
+    """The packaged MiniLM's tokenizer: the reader is built from that model's layers."""
+    from vectorstore.embed import packaged_model_dir
+
+    return Path(packaged_model_dir()) / "tokenizer.json"
+
+
+@lru_cache(maxsize=1)
+def packaged_reader() -> SentenceReader:
+    """The reader shipped in the repo (loaded once per process)."""
+    return SentenceReader(PACKAGED_READER)

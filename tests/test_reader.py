@@ -1,0 +1,205 @@
+"""The sentence reader: the packaged model is checked before use and only reorders the head.
+
+Unit tests run the real int8 ONNX model (no store): a tampered copy or a missing sidecar is
+refused naming the file; scores are one per passage, repeatable and independent of the batch;
+`reorder` keeps every sentence, moves only the first `top_n`, and leaves scores falling. The
+integration tests ask over samples/articles with the reader on and off.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.search.reader import (
+    PACKAGED_READER,
+    ReaderModelError,
+    SentenceReader,
+    packaged_reader,
+    passage,
+    read_meta,
+    sidecar,
+)
+from qa.types import Evidence
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "articles"
+
+QUESTION = "Which firm designed the replacement bridge?"
+PASSAGES = [
+    passage("Old Tanner Bridge", "The council voted on Thursday evening to replace the bridge."),
+    passage("Old Tanner Bridge", "The design was drawn up by the firm Carrow & Lisle Engineers."),
+    passage("Old Tanner Bridge", "Traffic will be diverted for roughly 14 months."),
+]
+
+
+def _evidence(n: int) -> list[Evidence]:
+    sentences = [p.split(": ", 1)[1] for p in PASSAGES]
+    return [
+        Evidence(
+            article_id=f"a{i % 2}",
+            sentence_index=i,
+            sentence=sentences[i % len(sentences)] + f" ({i})",
+            start=0,
+            end=10,
+            score=1.0 - 0.01 * i,
+            title="Old Tanner Bridge",
+            published=None,
+            url="",
+            source="",
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.unit
+def test_the_packaged_reader_matches_its_sidecar():
+    meta = read_meta(PACKAGED_READER)
+    assert meta.top_n >= 2 and meta.weight > 0 and meta.max_tokens >= 64
+    assert PACKAGED_READER.stat().st_size <= 50_000_000
+    record = json.loads(sidecar(PACKAGED_READER).read_text())
+    assert record["cv"]["by"] == "article" and record["seed"] == 13
+    assert "squad-train" in record["training"]["data"]
+
+
+@pytest.mark.unit
+def test_a_tampered_reader_is_refused_naming_the_file(tmp_path):
+    copy = tmp_path / PACKAGED_READER.name
+    shutil.copy(PACKAGED_READER, copy)
+    shutil.copy(sidecar(PACKAGED_READER), sidecar(copy))
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    with pytest.raises(ReaderModelError, match=re.escape(str(copy))):
+        SentenceReader(copy)
+
+
+@pytest.mark.unit
+def test_a_reader_without_sidecar_is_refused(tmp_path):
+    copy = tmp_path / PACKAGED_READER.name
+    shutil.copy(PACKAGED_READER, copy)
+    with pytest.raises(ReaderModelError, match=re.escape("reader_model.meta.json")):
+        SentenceReader(copy)
+
+
+@pytest.mark.unit
+def test_scores_are_one_per_passage_and_do_not_depend_on_the_batch():
+    reader = packaged_reader()
+    together = reader.scores(QUESTION, PASSAGES)
+    alone = np.array([reader.scores(QUESTION, [p])[0] for p in PASSAGES])
+    assert together.shape == (len(PASSAGES),)
+    # int8 activations are scaled per run: a pair's score must not depend on its company
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(together, reader.scores(QUESTION, PASSAGES))
+    assert reader.scores(QUESTION, []).shape == (0,)
+
+
+@pytest.mark.unit
+def test_reorder_moves_only_the_head_and_keeps_scores_falling():
+    reader = packaged_reader()
+    evidence = _evidence(8)
+    reordered = reader.reorder(QUESTION, evidence)
+    top_n = reader.meta.top_n
+    assert len(reordered) == len(evidence)
+    assert {e.sentence for e in reordered[:top_n]} == {e.sentence for e in evidence[:top_n]}
+    assert [e.sentence for e in reordered[top_n:]] == [e.sentence for e in evidence[top_n:]]
+    scores = [e.score for e in reordered]
+    assert scores == sorted(scores, reverse=True)
+    # the head's order is ranker score + weight x reader score
+    read = reader.scores(QUESTION, [passage(e.title, e.sentence) for e in evidence[:top_n]])
+    combined = [
+        e.score + reader.meta.weight * float(r) for e, r in zip(evidence[:top_n], read, strict=True)
+    ]
+    assert [e.sentence for e in reordered[:top_n]] == [
+        evidence[n].sentence for n in sorted(range(top_n), key=lambda n: -combined[n])
+    ]
+
+
+@pytest.mark.unit
+def test_a_single_sentence_is_left_alone():
+    reader = packaged_reader()
+    one = _evidence(1)
+    assert reader.reorder(QUESTION, one) == one
+    assert reader.reorder(QUESTION, []) == []
+
+
+@pytest.mark.unit
+def test_the_reader_prefers_the_sentence_that_answers():
+    """A question whose words the wrong sentences repeat ("bridge", "replace") and the right
+    one does not: the reader's score must put the naming sentence above both."""
+    scores = packaged_reader().scores(QUESTION, PASSAGES)
+    assert int(np.argmax(scores)) == 1, scores
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory, embedder):
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    home = tmp_path_factory.mktemp("reader") / "home"
+    patch = pytest.MonkeyPatch()
+    share_model(patch, embedder)
+    with Assistant(home=home) as assistant:
+        assert not assistant.ingest([SAMPLES]).failed
+    yield home, patch
+    patch.undo()
+
+
+@pytest.mark.integration
+def test_the_assistant_reads_with_the_packaged_reader_unless_told_not_to(sample_home, monkeypatch):
+    from qa import Assistant
+
+    home, _ = sample_home
+    with Assistant(home=home) as on:
+        assert on.searcher.reader is packaged_reader()
+        result = on.searcher.search("How long will the bridge be closed?")
+        assert "read_ms" in result.timings
+    monkeypatch.setenv("CITEQA_READER", "0")
+    with Assistant(home=home) as off:
+        assert off.searcher.reader is None
+        plain = off.searcher.search("How long will the bridge be closed?")
+    assert "read_ms" not in plain.timings
+    # the same sentences, at most the head reordered; the confidence is the ranker's
+    assert {e.sentence for e in result.evidence} == {e.sentence for e in plain.evidence}
+    assert result.confidence == pytest.approx(plain.confidence)
+    top_n = packaged_reader().meta.top_n
+    assert [e.sentence for e in result.evidence[top_n:]] == [
+        e.sentence for e in plain.evidence[top_n:]
+    ]
+
+
+@pytest.mark.integration
+def test_reordered_evidence_still_cites_verbatim_sentences(sample_home):
+    from qa import Assistant
+
+    home, _ = sample_home
+    with Assistant(home=home) as assistant:
+        answer = assistant.ask("Who drew up the replacement design for the Old Tanner Bridge?")
+        texts = {a.id: assistant.store.text(a.id) for a in assistant.store.list_articles()}
+    assert not answer.abstained
+    for citation in answer.citations:
+        text = texts[citation.article_id]
+        assert text[citation.start : citation.end] == citation.sentence
+
+
+@pytest.mark.unit
+def test_replace_keeps_evidence_frozen():
+    """`reorder` builds new records (Evidence is frozen): the caller's list is untouched."""
+    evidence = _evidence(4)
+    before = [replace(e) for e in evidence]
+    packaged_reader().reorder(QUESTION, evidence)
+    assert evidence == before
+
+
+@pytest.mark.unit
+def test_a_question_longer_than_the_reader_reads_is_cut_not_refused():
+    """A question may be 2,000 characters (qa.assistant.MAX_QUESTION_CHARS): longer than the
+    reader's 128 word pieces on its own."""
+    scores = packaged_reader().scores("which bridge " * 300, PASSAGES)
+    assert scores.shape == (len(PASSAGES),) and np.isfinite(scores).all()
