@@ -82,7 +82,7 @@ def candidates(home: str | None, cache: str | None) -> list[dict[str, Any]]:
         if assistant.store.is_empty():
             print(f"ingest: {assistant.ingest([str(TRAIN / 'articles.jsonl')]).summary()}")
         store, searcher = assistant.store, assistant.searcher
-        assert searcher.reader is None, "the reader must be off while its data is gathered"
+        assert assistant.reader is None, "the reader must be off while its data is gathered"
         ids = store.article_ids()
         texts = store.texts(ids)
         titles = {i: a.title for i, a in store.articles(ids).items()}
@@ -468,7 +468,7 @@ def conversation_rates(model: Path) -> dict[str, Any]:
     first = first_right = follow = follow_right = abstained = 0
     with Assistant(home=tempfile.mkdtemp(prefix="citeqa-reader-chat-")) as assistant:
         assistant.ingest([chat.SAMPLES, chat.SEED_DIR])
-        assistant.searcher.reader = SentenceReader(model)
+        assistant.reader = SentenceReader(model)
         for _, turns in chat.read_conversations():
             history: list[tuple[str, Any]] = []
             for number, turn in enumerate(turns):

@@ -84,9 +84,9 @@ class Assistant:
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
         self.store = open_store(self.settings, self.embedder)
-        self.searcher = Searcher(
-            self.store, self.embedder, reader=packaged_reader() if self.settings.reader else None
-        )
+        self.searcher = Searcher(self.store, self.embedder)
+        # reorders the best sentences of an extractive answer (qa/search/reader.py)
+        self.reader = packaged_reader() if self.settings.reader else None
         self.followups = FollowUps(
             lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
             self.store,
@@ -335,6 +335,21 @@ class Assistant:
         assert final is not None
         return final
 
+    def _read(
+        self, query: str, evidence: Sequence[Evidence], timings: dict[str, Any], wanted: bool
+    ) -> tuple[Evidence, ...]:
+        """The sentence cited first is the reader's choice among the best few (`wanted` for
+        extractive answers to a first question). Not for a follow-up, whose words lack the
+        subject the conversation supplies (the reader made 3 of the conversation set's
+        follow-ups wrong and 1 right); an LLM reads them all and chooses for itself; a timeline
+        orders by date."""
+        if not wanted or self.reader is None:
+            return tuple(evidence)
+        started = time.perf_counter()
+        read = tuple(self.reader.reorder(query, evidence))
+        timings["read_ms"] = elapsed_ms(started)
+        return read
+
     def _stream(
         self, question: str, history: Sequence[Any] | None, options: AskOptions
     ) -> Iterator[Answer]:
@@ -365,7 +380,8 @@ class Assistant:
         threshold = self.abstain_below if options.abstain_below is None else options.abstain_below
 
         t0 = time.perf_counter()
-        if history and user_turns(history):
+        follow_up = bool(history and user_turns(history))
+        if follow_up:
             found = self._search(
                 question, history, filters, threshold, llm if mode == "llm" else None
             )
@@ -386,6 +402,7 @@ class Assistant:
                 question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
             )
             return
+        evidence = self._read(query, evidence, timings, mode == "extractive" and not follow_up)
         t1 = time.perf_counter()
         if mode in ("timeline", "extractive"):
             disputed = None

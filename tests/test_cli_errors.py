@@ -45,6 +45,7 @@ PROJECT_ERRORS = {
     "qa.eval.evaluate.EvalError": RuntimeError,
     "qa.eval.baselines.BaselineError": RuntimeError,
     "qa.search.learned.RankerModelError": RuntimeError,
+    "qa.search.reader.ReaderModelError": RuntimeError,
     "vectorstore.htmltext.HtmlError": ValueError,
     "vectorstore.settings.SettingsError": ValueError,
     "vectorstore.embed.EmbeddingError": RuntimeError,

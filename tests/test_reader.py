@@ -3,7 +3,8 @@
 Unit tests run the real int8 ONNX model (no store): a tampered copy or a missing sidecar is
 refused naming the file; scores are one per passage, repeatable and independent of the batch;
 `reorder` keeps every sentence, moves only the first `top_n`, and leaves scores falling. The
-integration tests ask over samples/articles with the reader on and off.
+integration tests ask over samples/articles with the reader on and off (it reads extractive
+answers only).
 """
 
 from __future__ import annotations
@@ -152,24 +153,29 @@ def sample_home(tmp_path_factory, embedder):
 
 
 @pytest.mark.integration
-def test_the_assistant_reads_with_the_packaged_reader_unless_told_not_to(sample_home, monkeypatch):
+def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatch):
     from qa import Assistant
 
     home, _ = sample_home
+    question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
     with Assistant(home=home) as on:
-        assert on.searcher.reader is packaged_reader()
-        result = on.searcher.search("How long will the bridge be closed?")
-        assert "read_ms" in result.timings
+        assert on.reader is packaged_reader()
+        read = on.ask(question)
+        assert not read.abstained and "read_ms" in read.timings
+        timeline = on.ask(question, mode="timeline")  # ordered by date: never read
+        assert "read_ms" not in timeline.timings
+        follow_up = on.ask("When was it built?", [(question, read.text)])
+        assert not follow_up.abstained and "read_ms" not in follow_up.timings
     monkeypatch.setenv("CITEQA_READER", "0")
     with Assistant(home=home) as off:
-        assert off.searcher.reader is None
-        plain = off.searcher.search("How long will the bridge be closed?")
+        assert off.reader is None
+        plain = off.ask(question)
     assert "read_ms" not in plain.timings
-    # the same sentences, at most the head reordered; the confidence is the ranker's
-    assert {e.sentence for e in result.evidence} == {e.sentence for e in plain.evidence}
-    assert result.confidence == pytest.approx(plain.confidence)
+    # the same sentences, at most the best few reordered; abstention is the ranker's
+    assert {e.sentence for e in read.evidence} == {e.sentence for e in plain.evidence}
+    assert read.abstained == plain.abstained
     top_n = packaged_reader().meta.top_n
-    assert [e.sentence for e in result.evidence[top_n:]] == [
+    assert [e.sentence for e in read.evidence[top_n:]] == [
         e.sentence for e in plain.evidence[top_n:]
     ]
 

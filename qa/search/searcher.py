@@ -1,4 +1,4 @@
-"""The staged search: candidates → features → rank → evidence → confidence → reader.
+"""The staged search: candidates → features → rank → evidence → confidence.
 
 Each stage is a function of its own module with a typed record between them; this module only
 runs them in order and times them. Settings in the constructor, data in `search()`.
@@ -28,7 +28,6 @@ from qa.search.features import (
     refresh_dense,
 )
 from qa.search.rank import Ranked, Ranker, WeightedSumRanker, rank
-from qa.search.reader import SentenceReader
 from qa.search.texts import ArticleTexts
 from qa.timing import elapsed_ms
 from qa.types import Evidence
@@ -55,19 +54,11 @@ class SearchResult:
 class Searcher:
     """Finds evidence sentences for a question in one store."""
 
-    def __init__(
-        self,
-        store: ArticleStore,
-        embedder: Embedder,
-        ranker: Ranker | None = None,
-        reader: SentenceReader | None = None,
-    ):
+    def __init__(self, store: ArticleStore, embedder: Embedder, ranker: Ranker | None = None):
         self.store = store
         self.embedder = embedder
         # hand-set weights; the trained alternative is qa.search.learned.packaged_ranker()
         self.ranker: Ranker = ranker or WeightedSumRanker()
-        # reorders the evidence's first few sentences (qa.search.reader); None: ranker order
-        self.reader = reader
         self.feature_cache = FeatureCache(embedder)  # title vectors, sentence terms
         self._lexical_pool = ThreadPoolExecutor(LEXICAL_WORKERS, thread_name_prefix="citeqa-bm25")
 
@@ -106,12 +97,7 @@ class Searcher:
             ranked = rank(refresh_dense(features, candidates), self.ranker)
         evidence = select_evidence(self.store, ranked, candidates.rows, k, texts)
         timings["rank_ms"] = elapsed_ms(t3)
-        # the confidence reads the ranker's best sentence: its calibration is the ranker's
         signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
-        if self.reader is not None and evidence:
-            t4 = time.perf_counter()
-            evidence = self.reader.reorder(query, evidence)
-            timings["read_ms"] = elapsed_ms(t4)
         return SearchResult(tuple(evidence), signals, timings, tuple(ranked))
 
     def _lexical(
