@@ -465,31 +465,15 @@ def conversation_rates(model: Path) -> dict[str, Any]:
     from qa.search.reader import SentenceReader
     from tests import test_conversations as chat
 
-    first = first_right = follow = follow_right = abstained = 0
     with Assistant(home=tempfile.mkdtemp(prefix="citeqa-reader-chat-")) as assistant:
         assistant.ingest([chat.SAMPLES, chat.SEED_DIR])
         assistant.reader = SentenceReader(model)
-        for _, turns in chat.read_conversations():
-            history: list[tuple[str, Any]] = []
-            for number, turn in enumerate(turns):
-                answer = assistant.ask(turn.question, [(q, a.text) for q, a in history])
-                right = int(chat.cited_right(answer, turn))
-                if number == 0:
-                    first, first_right = first + 1, first_right + right
-                elif turn.answerable:
-                    follow, follow_right = follow + 1, follow_right + right
-                    abstained += int(answer.abstained)
-                history.append((turn.question, answer))
-    passes = (
-        first_right / first >= chat.FIRST_TURN_FLOOR
-        and follow_right / follow >= chat.FOLLOW_UP_FLOOR
-        and abstained / follow <= chat.WRONGLY_ABSTAINED_CEILING
-    )
+        rates = chat.conversation_rates(assistant)
     return {
-        "first_turns_right": f"{first_right}/{first}",
-        "follow_ups_right": f"{follow_right}/{follow}",
-        "follow_ups_abstained": f"{abstained}/{follow}",
-        "passes": passes,
+        "first_turns_right": f"{rates.first_right}/{rates.first}",
+        "follow_ups_right": f"{rates.follow_right}/{rates.follow}",
+        "follow_ups_abstained": f"{rates.abstained}/{rates.follow}",
+        "passes": rates.meets_floors(),
     }
 
 

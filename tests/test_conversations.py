@@ -122,7 +122,29 @@ def test_the_set_is_well_formed(assistant):
                 assert any(evidence in text for text in texts), (cid, evidence)
 
 
-def test_conversation_rates(assistant):
+@dataclass(frozen=True)
+class Rates:
+    """How the assistant did over the conversation set (also read by bench/train_reader.py)."""
+
+    first: int
+    first_right: int
+    follow: int
+    follow_right: int
+    abstained: int  # answerable follow-ups abstained on
+    unanswerable: int
+    unanswerable_abstained: int
+    misses: tuple[str, ...]
+
+    def meets_floors(self) -> bool:
+        return (
+            self.first_right / self.first >= FIRST_TURN_FLOOR
+            and self.follow_right / self.follow >= FOLLOW_UP_FLOOR
+            and self.abstained / self.follow <= WRONGLY_ABSTAINED_CEILING
+        )
+
+
+def conversation_rates(assistant: Assistant) -> Rates:
+    """Ask every conversation turn by turn (the seed's only when the seed is here)."""
     conversations = [
         (cid, turns)
         for cid, turns in read_conversations()
@@ -149,15 +171,30 @@ def test_conversation_rates(assistant):
             if turn.answerable and not right:
                 misses.append(f"{cid}.{number} {turn.question!r}: {answer.text[:80]!r}")
             history.append((turn.question, answer))
-    print(
-        f"\nfirst turns cited right {first_right}/{first}, follow-ups cited right "
-        f"{follow_right}/{follow}, wrongly abstained {abstained}/{follow}, unanswerable "
-        f"follow-ups abstained {unanswerable_abstained}/{unanswerable}"
+    return Rates(
+        first,
+        first_right,
+        follow,
+        follow_right,
+        abstained,
+        unanswerable,
+        unanswerable_abstained,
+        tuple(misses),
     )
-    print("\n".join(misses))
-    assert first_right / first >= FIRST_TURN_FLOOR
-    assert follow_right / follow >= FOLLOW_UP_FLOOR
-    assert abstained / follow <= WRONGLY_ABSTAINED_CEILING
+
+
+def test_conversation_rates(assistant):
+    rates = conversation_rates(assistant)
+    print(
+        f"\nfirst turns cited right {rates.first_right}/{rates.first}, follow-ups cited right "
+        f"{rates.follow_right}/{rates.follow}, wrongly abstained {rates.abstained}/{rates.follow}"
+        f", unanswerable follow-ups abstained "
+        f"{rates.unanswerable_abstained}/{rates.unanswerable}"
+    )
+    print("\n".join(rates.misses))
+    assert rates.first_right / rates.first >= FIRST_TURN_FLOOR
+    assert rates.follow_right / rates.follow >= FOLLOW_UP_FLOOR
+    assert rates.abstained / rates.follow <= WRONGLY_ABSTAINED_CEILING
 
 
 def test_pairs_and_messages_give_the_same_answers(assistant):

@@ -1,8 +1,8 @@
 """Finding evidence: the staged search and its LangChain retriever.
 
 candidates (candidates.py) → features (features.py) → rank (rank.py) → evidence (evidence.py)
-→ confidence (confidence.py) → reader (reader.py: reorders the best few, after the confidence
-has read the ranker's best), run in order by `Searcher` (searcher.py).
+→ confidence (confidence.py), run in order by `Searcher` (searcher.py). The reader (reader.py)
+is not a search stage: the assistant applies it to an extractive answer's best sentences.
 """
 
 from qa.search.confidence import ABSTAIN_BELOW, Signals

@@ -1,4 +1,4 @@
-"""Last stage: a reader that reads the question and each of the best few sentences together.
+"""A reader that reads the question and each of the best few sentences together.
 
 The retrieval signals score a sentence and the question apart (a cosine, shared words), so
 within the right article they often put first a sentence that repeats the question's words over
@@ -6,9 +6,9 @@ the one that answers it (bench/RESULTS.md, misses by shape). The reader is a sma
 the first layers of the packaged all-MiniLM-L6-v2 with a scoring head, fine-tuned on
 squad-train only (`python bench/train_reader.py`, fixed seed, folds by article), exported to
 ONNX with int8 weights (`reader_model.onnx`) and run with onnxruntime, so answering needs no
-torch. It reorders the evidence's first `top_n` sentences by
-`ranker score + weight × reader score`; the rest keep their order below them. The search's
-confidence is read before, from the ranker's best sentence: abstention is calibrated on it.
+torch. The assistant (qa/assistant.py) lets it reorder an extractive answer's first `top_n`
+sentences by `ranker score + weight × reader score`; the rest keep their order below them.
+Abstention is decided before, on the ranker's best sentence, as it was calibrated.
 
 The model's sidecar `reader_model.meta.json` records its sha256 (checked before use: a changed
 file is an error naming it), the training command, data, seed and cross-validated figures.
