@@ -10,7 +10,10 @@ them alike; the p50 of each store is then printed as a ratio to the first's (iss
 
 Stages (Answer.timings): embed (the question), dense (Chroma's nearest sentences), lexical
 (BM25 over sentences and chunks), rank (features, exact scores, evidence), compose (the answer:
-corrections and "also reported by" look each cited sentence up), total. The store is opened
+corrections and "also reported by" look each cited sentence up), align and read (word-piece
+alignment and the sentence reader score the best five together on both cores: align is until
+alignment's scores are in, read until both are; `CITEQA_ALIGN=0` / `CITEQA_READER=0` leave one
+out), total. The store is opened
 read-only (questions through the ONNX export) unless `--writer` (torch, as `citeqa serve`).
 """
 
@@ -36,6 +39,8 @@ STAGES = (
     "lexical_wait_ms",
     "rank_ms",
     "compose_ms",
+    "align_ms",
+    "read_ms",
     "total_ms",
 )
 

@@ -11,11 +11,14 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from prompts import load_prompt
 from qa.answer_type import NUMBER_KINDS, expected_kind
@@ -31,7 +34,8 @@ from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
-from qa.search.reader import packaged_reader
+from qa.search.alignment import TOP_N, TokenAligner, reorder_head
+from qa.search.reader import packaged_reader, passage
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence, citation_from
@@ -85,8 +89,11 @@ class Assistant:
         )
         self.store = open_store(self.settings, self.embedder)
         self.searcher = Searcher(self.store, self.embedder)
-        # reorders the best sentences of an extractive answer (qa/search/reader.py)
+        # reorder the best sentences of an extractive answer (qa/search/alignment.py, reader.py)
+        self.aligner = TokenAligner(self.embedder) if self.settings.align else None
         self.reader = packaged_reader() if self.settings.reader else None
+        # alignment's texts and the reader's pairs, one onnxruntime run each, on both cores
+        self._read_pool = ThreadPoolExecutor(2, thread_name_prefix="citeqa-read")
         self.followups = FollowUps(
             lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
             self.store,
@@ -98,6 +105,7 @@ class Assistant:
         self.write_lock = threading.Lock()  # one ingest/remove at a time; reads go on
 
     def close(self) -> None:
+        self._read_pool.shutdown(wait=False, cancel_futures=True)
         self.searcher.close()
         self.store.close()
 
@@ -338,17 +346,35 @@ class Assistant:
     def _read(
         self, query: str, evidence: Sequence[Evidence], timings: dict[str, Any], wanted: bool
     ) -> tuple[Evidence, ...]:
-        """The sentence cited first is the reader's choice among the best few (`wanted` for
-        extractive answers to a first question). Not for a follow-up, whose words lack the
-        subject the conversation supplies (the reader made 3 of the conversation set's
-        follow-ups wrong and 1 right); an LLM reads them all and chooses for itself; a timeline
-        orders by date."""
-        if not wanted or self.reader is None:
+        """The sentence cited first is chosen among the best TOP_N by word-piece alignment
+        (qa/search/alignment.py) and the reader (qa/search/reader.py), each adding its
+        weighted score to the ranker's (`wanted` for extractive answers to a first question).
+        Not for a follow-up, whose words lack the subject the conversation supplies (the reader
+        made 3 of the conversation set's follow-ups wrong and 1 right); an LLM reads them all
+        and chooses for itself; a timeline orders by date."""
+        if not wanted or (self.aligner is None and self.reader is None):
+            return tuple(evidence)
+        head = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
+        if len(head) < 2:
             return tuple(evidence)
         started = time.perf_counter()
-        read = tuple(self.reader.reorder(query, evidence))
-        timings["read_ms"] = elapsed_ms(started)
-        return read
+        # the reader's pairs and alignment's texts share two workers (runs release the GIL)
+        reading = self._read_pool.map(self._reader_score(query), head) if self.reader else None
+        bonus = np.zeros(len(head))
+        if self.aligner is not None:
+            aligned = self.aligner.scores(query, head, self._read_pool.map)
+            bonus += self.aligner.weight * aligned
+            timings["align_ms"] = elapsed_ms(started)
+        if reading is not None and self.reader is not None:
+            bonus += self.reader.meta.weight * np.fromiter(reading, dtype=np.float64)
+            timings["read_ms"] = elapsed_ms(started)
+        return tuple(reorder_head(evidence, bonus))
+
+    def _reader_score(self, query: str) -> Callable[[str], float]:
+        """One (question, passage) pair's reader score: one onnxruntime run, a pool task."""
+        reader = self.reader
+        assert reader is not None
+        return lambda passage_: float(reader.scores(query, [passage_])[0])
 
     def _stream(
         self, question: str, history: Sequence[Any] | None, options: AskOptions

@@ -240,6 +240,18 @@ class SentenceTransformerEmbedder:
             torch.set_num_threads(self._query_threads())
         return self._encode([text])[0]
 
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's word-piece vectors in context, unit length, without [CLS] and [SEP]
+        (qa/search/alignment.py); float32 whatever the model's precision."""
+        from vectorstore.query_encoder import unit_rows
+
+        if not texts:
+            return []
+        hidden = self._model.encode(
+            list(texts), batch_size=self.batch_size, output_value="token_embeddings"
+        )
+        return [unit_rows(t[1:-1].float().numpy()) for t in hidden]
+
     def _query_threads(self) -> int:
         try:
             busy = os.getloadavg()[0]
@@ -318,6 +330,11 @@ class FastStartEmbedder:
         if self._queries is not None:
             return self._queries.encode(text)
         return self._model().embed_query(text)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
+        if self._queries is not None:
+            return self._queries.encode_tokens(texts)
+        return self._model().embed_tokens(texts)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._model().count_tokens(texts)

@@ -34,6 +34,7 @@ class Settings:
     collection: str = "citeqa"  # the Chroma collection <collection>_sentences
     read_only: bool = False  # answer from a store another process writes (CITEQA_READ_ONLY)
     reader: bool = True  # reorder the best sentences with the trained reader (CITEQA_READER)
+    align: bool = True  # reorder them by word-piece alignment too (CITEQA_ALIGN)
 
     def __post_init__(self) -> None:
         if self.date_order not in DATE_ORDERS:
@@ -66,6 +67,7 @@ class Settings:
             collection=env.get("CITEQA_COLLECTION") or "citeqa",
             read_only=(env.get("CITEQA_READ_ONLY") or "").lower() in ("1", "true", "yes"),
             reader=(env.get("CITEQA_READER") or "1").lower() not in ("0", "false", "no"),
+            align=(env.get("CITEQA_ALIGN") or "1").lower() not in ("0", "false", "no"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "home" in given:

@@ -1,0 +1,89 @@
+"""Token alignment: how well a sentence covers each word of the question, word piece by word piece.
+
+The retrieval signals compare the question with a sentence as a whole (one cosine, shared
+words), so within the right article they often put first a sentence that repeats the question's
+subject over the one that answers it. Alignment reads the question and each of the best few
+sentences through the embedding model's contextual word-piece vectors (the same packaged
+MiniLM, no other model and no training): for every word piece of the question, its best cosine
+with any word piece of the sentence, averaged over the question ("MaxSim", as in ColBERT's late
+interaction). A sentence that holds a counterpart of each part of the question scores high even
+when its wording differs.
+
+The sentence is read after its article's title ("title: sentence", as the reader reads it).
+Read alone, the lead that repeats the question's names ("Gerald Fenwick, 58, … was convicted")
+beat the sentence that answers but says "him" ("Sentencing him, Judge Harriet Osgood…"): with
+the title every candidate has the subject's names, and the rest of the question decides
+(samples/questions.jsonl: 0.73 with the sentence alone, 0.86 with the title; bench/RESULTS.md).
+
+The assistant (qa/assistant.py) reorders an extractive answer's first `top_n` sentences by
+`ranker score + weight × alignment`; the rest keep their order below them. `top_n` and `weight`
+were chosen on squad-train only (bench/align_eval.py); abstention is decided before, on the
+ranker's best sentence, as it was calibrated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from qa.search.reader import passage
+from qa.types import Evidence
+
+TOP_N = 5  # the evidence's first sentences that alignment may reorder
+WEIGHT = 2.0  # alignment's weight beside the ranker's score
+
+
+MapFunction = Callable[[Callable[[str], np.ndarray], Iterable[str]], Iterable[np.ndarray]]
+
+
+class TokenEmbedder(Protocol):
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]: ...
+
+
+def maxsim(question: np.ndarray, sentence: np.ndarray) -> float:
+    """Mean over the question's word pieces of their best cosine with the sentence's (both
+    unit-length rows); 0 when either has none."""
+    if not len(question) or not len(sentence):
+        return 0.0
+    return float((question @ sentence.T).max(axis=1).mean())
+
+
+@dataclass(frozen=True)
+class TokenAligner:
+    """Reorders the best few sentences of an answer by how well each aligns with the question."""
+
+    embedder: TokenEmbedder
+    top_n: int = TOP_N
+    weight: float = WEIGHT
+
+    def scores(self, question: str, passages: Sequence[str], map_: MapFunction = map) -> np.ndarray:
+        """One alignment score per passage ("title: sentence"), in [-1, 1]. Each text is
+        embedded on its own, through `map_` (an executor's `map` spreads them over cores)."""
+        if not passages:
+            return np.zeros(0, dtype=np.float32)
+        vectors = list(map_(self._tokens, [question, *passages]))
+        return np.array([maxsim(vectors[0], v) for v in vectors[1:]], dtype=np.float32)
+
+    def _tokens(self, text: str) -> np.ndarray:
+        return self.embedder.embed_tokens([text])[0]
+
+    def reorder(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
+        """The first `top_n` sentences by ranker score + weight × alignment; the rest after."""
+        if len(evidence[: self.top_n]) < 2:
+            return list(evidence)
+        head = [passage(e.title, e.sentence) for e in evidence[: self.top_n]]
+        return reorder_head(evidence, self.weight * self.scores(question, head))
+
+
+def reorder_head(evidence: Sequence[Evidence], bonus: np.ndarray) -> list[Evidence]:
+    """The first len(bonus) sentences by score + bonus, each carrying its new score; the rest
+    after them in their order, their scores capped so that scores still fall down the list."""
+    head, tail = list(evidence[: len(bonus)]), list(evidence[len(bonus) :])
+    combined = [e.score + float(b) for e, b in zip(head, bonus, strict=True)]
+    order = sorted(range(len(head)), key=lambda n: (-combined[n], n))
+    floor = min(combined, default=0.0)
+    reordered = [replace(head[n], score=combined[n]) for n in order]
+    return reordered + [replace(e, score=min(e.score, floor)) for e in tail]

@@ -1,0 +1,194 @@
+"""Word-piece alignment (MaxSim): the arithmetic, the reordering of the head only, the same
+token vectors from the ONNX export as from sentence-transformers, and the assistant using it on
+extractive first questions only (never follow-ups, timelines or with CITEQA_ALIGN=0)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim, reorder_head
+from qa.search.reader import packaged_reader, passage
+from qa.types import Evidence
+from vectorstore import query_encoder
+from vectorstore.embed import packaged_model_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples" / "articles"
+QUESTION = "Which firm designed the replacement bridge?"
+SENTENCES = [
+    "The council voted on Thursday evening to replace the bridge.",
+    "The design was drawn up by the firm Carrow & Lisle Engineers.",
+    "Traffic will be diverted for roughly 14 months.",
+]
+
+
+def _unit(rows: list[list[float]]) -> np.ndarray:
+    matrix = np.asarray(rows, dtype=np.float32)
+    return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
+
+
+def _evidence(n: int) -> list[Evidence]:
+    return [
+        Evidence(
+            article_id=f"a{i % 2}",
+            sentence_index=i,
+            sentence=SENTENCES[i % len(SENTENCES)] + f" ({i})",
+            start=0,
+            end=10,
+            score=1.0 - 0.01 * i,
+            title="Old Tanner Bridge",
+            published=None,
+            url="",
+            source="",
+        )
+        for i in range(n)
+    ]
+
+
+class _Lookup:
+    """Token vectors by text: each text's words become fixed random unit vectors, so a sentence
+    sharing more of the question's words aligns better."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self._words: dict[str, np.ndarray] = {}
+        self._rng = np.random.default_rng(7)
+
+    def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
+        self.calls.append(list(texts))
+        out = []
+        for text in texts:
+            words = text.lower().replace("?", "").replace(".", "").split()
+            for w in words:
+                if w not in self._words:
+                    v = self._rng.normal(size=16)
+                    self._words[w] = (v / np.linalg.norm(v)).astype(np.float32)
+            out.append(np.stack([self._words[w] for w in words]))
+        return out
+
+
+@pytest.mark.unit
+def test_maxsim_averages_each_question_piece_best_match():
+    question = _unit([[1, 0, 0], [0, 1, 0]])
+    assert maxsim(question, _unit([[1, 0, 0], [0, 1, 0], [0, 0, 1]])) == pytest.approx(1.0)
+    assert maxsim(question, _unit([[1, 0, 0]])) == pytest.approx(0.5)  # one of two covered
+    assert maxsim(question, _unit([[0, 0, 1]])) == pytest.approx(0.0)
+    assert maxsim(question, _unit([[1, 1, 0]])) == pytest.approx(2**-0.5)
+    empty = np.zeros((0, 3), dtype=np.float32)
+    assert maxsim(empty, question) == 0.0 and maxsim(question, empty) == 0.0
+
+
+@pytest.mark.unit
+def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
+    embedder = _Lookup()
+    aligner = TokenAligner(embedder)
+    evidence = _evidence(8)
+    reordered = aligner.reorder(QUESTION, evidence)
+    passages = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
+    # one text a run (the question, then each sentence after its title)
+    assert embedder.calls == [[QUESTION], *([p] for p in passages)]
+    assert len(reordered) == len(evidence)
+    assert [e.sentence for e in reordered[TOP_N:]] == [e.sentence for e in evidence[TOP_N:]]
+    aligned = aligner.scores(QUESTION, passages)
+    combined = [e.score + WEIGHT * float(a) for e, a in zip(evidence, aligned, strict=False)]
+    expected = sorted(range(TOP_N), key=lambda n: (-combined[n], n))
+    assert [e.sentence for e in reordered[:TOP_N]] == [evidence[n].sentence for n in expected]
+    assert expected != list(range(TOP_N))  # the fixture does reorder something
+    scores = [e.score for e in reordered]
+    assert scores == sorted(scores, reverse=True)
+    assert [e.score for e in evidence] == [1.0 - 0.01 * i for i in range(8)]  # input untouched
+
+
+@pytest.mark.unit
+def test_one_sentence_or_none_is_left_alone_without_embedding():
+    embedder = _Lookup()
+    aligner = TokenAligner(embedder)
+    one = _evidence(1)
+    assert aligner.reorder(QUESTION, one) == one
+    assert aligner.reorder(QUESTION, []) == []
+    assert aligner.scores(QUESTION, []).shape == (0,)
+    assert embedder.calls == []
+
+
+@pytest.mark.integration
+def test_the_export_gives_sentence_transformers_token_vectors(tmp_path, monkeypatch, embedder):
+    """Same word pieces, nearly the same vectors from the export's int8 copy (one run per
+    text, so a text's vectors do not depend on the texts beside it)."""
+    monkeypatch.setenv("CITEQA_CACHE_DIR", str(tmp_path / "cache"))
+    name, location = "sentence-transformers/all-MiniLM-L6-v2", str(packaged_model_dir())
+    record = query_encoder.export(embedder.model, name, location)
+    assert record is not None and record.tokens_size > 0
+    encoder = query_encoder.load(name, location)
+    assert encoder is not None
+    texts = [QUESTION, *SENTENCES, "Émile's café — «naïve»?"]
+    exported = encoder.encode_tokens(texts)
+    reference = embedder.embed_tokens(texts)
+    pieces = embedder.count_tokens(texts)
+    for text, got, expected, count in zip(texts, exported, reference, pieces, strict=True):
+        assert got.dtype == np.float32 and got.shape == expected.shape == (count, 384), text
+        np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+        cosines = np.sum(got * expected, axis=1)
+        assert float(cosines.mean()) > 0.98 and float(cosines.min()) > 0.95, (text, cosines)
+    alone = encoder.encode_tokens([QUESTION])[0]
+    np.testing.assert_array_equal(alone, exported[0])
+    assert encoder.encode_tokens([]) == []
+
+
+@pytest.mark.integration
+def test_a_damaged_int8_copy_makes_the_export_stale(tmp_path, monkeypatch, embedder):
+    monkeypatch.setenv("CITEQA_CACHE_DIR", str(tmp_path / "cache"))
+    name, location = "sentence-transformers/all-MiniLM-L6-v2", str(packaged_model_dir())
+    assert query_encoder.export(embedder.model, name, location) is not None
+    copy = query_encoder.export_dir(name) / query_encoder.TOKENS_MODEL
+    copy.write_bytes(copy.read_bytes()[:1000])  # cut short
+    assert query_encoder.find_export(name, location) is None
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory, embedder):
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    home = tmp_path_factory.mktemp("align") / "home"
+    patch = pytest.MonkeyPatch()
+    share_model(patch, embedder)
+    with Assistant(home=home) as assistant:
+        assert not assistant.ingest([SAMPLES]).failed
+    yield home
+    patch.undo()
+
+
+@pytest.mark.integration
+def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, monkeypatch):
+    from qa import Assistant
+
+    question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
+    with Assistant(home=sample_home) as on:
+        assert on.aligner is not None
+        aligned = on.ask(question)
+        assert not aligned.abstained and "align_ms" in aligned.timings
+        assert "align_ms" not in on.ask(question, mode="timeline").timings
+        follow_up = on.ask("When was it built?", [(question, aligned.text)])
+        assert not follow_up.abstained and "align_ms" not in follow_up.timings
+    monkeypatch.setenv("CITEQA_ALIGN", "0")
+    monkeypatch.setenv("CITEQA_READER", "0")
+    with Assistant(home=sample_home) as off:
+        assert off.aligner is None and off.reader is None
+        plain = off.ask(question)
+        head = [passage(e.title, e.sentence) for e in plain.evidence[:TOP_N]]
+        aligned_scores = TokenAligner(off.embedder).scores(question, head)
+    assert "align_ms" not in plain.timings and "read_ms" not in plain.timings
+    assert aligned.abstained == plain.abstained  # abstention is the ranker's
+    # the head reordered by ranker score + 2 x alignment + 0.05 x reader, computed in the
+    # assistant's two workers exactly as one after the other
+    reader = packaged_reader()
+    bonus = WEIGHT * aligned_scores + reader.meta.weight * reader.scores(question, head)
+    expected = reorder_head(plain.evidence, bonus)
+    assert [(e.article_id, e.sentence_index) for e in aligned.evidence] == [
+        (e.article_id, e.sentence_index) for e in expected
+    ]
+    assert [e.score for e in aligned.evidence] == pytest.approx([e.score for e in expected])
