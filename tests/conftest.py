@@ -131,3 +131,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             wrong.append(f"{item.nodeid}: marked unit but loads the embedding model")
     if wrong:
         raise pytest.UsageError("test markers:\n  " + "\n  ".join(wrong))
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory, embedder) -> Iterator[Path]:
+    """A store of samples/articles built with the session's model; assistants over it in the
+    module share that model too (no second copy loaded)."""
+    from qa import Assistant
+    from tests.store_invariants import share_model
+
+    home = tmp_path_factory.mktemp("samples") / "home"
+    patch = pytest.MonkeyPatch()
+    share_model(patch, embedder)
+    with Assistant(home=home) as assistant:
+        assert not assistant.ingest([SAMPLES]).failed
+    yield home
+    patch.undo()

@@ -5,25 +5,15 @@ extractive first questions only (never follow-ups, timelines or with CITEQA_ALIG
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim, reorder_head
 from qa.search.reader import packaged_reader, passage
-from qa.types import Evidence
+from tests.bridge_evidence import QUESTION, SENTENCES, bridge_evidence
 from vectorstore import query_encoder
 from vectorstore.embed import packaged_model_dir
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples" / "articles"
-QUESTION = "Which firm designed the replacement bridge?"
-SENTENCES = [
-    "The council voted on Thursday evening to replace the bridge.",
-    "The design was drawn up by the firm Carrow & Lisle Engineers.",
-    "Traffic will be diverted for roughly 14 months.",
-]
 
 
 def _unit(rows: list[list[float]]) -> np.ndarray:
@@ -31,22 +21,7 @@ def _unit(rows: list[list[float]]) -> np.ndarray:
     return matrix / np.linalg.norm(matrix, axis=1, keepdims=True)
 
 
-def _evidence(n: int) -> list[Evidence]:
-    return [
-        Evidence(
-            article_id=f"a{i % 2}",
-            sentence_index=i,
-            sentence=SENTENCES[i % len(SENTENCES)] + f" ({i})",
-            start=0,
-            end=10,
-            score=1.0 - 0.01 * i,
-            title="Old Tanner Bridge",
-            published=None,
-            url="",
-            source="",
-        )
-        for i in range(n)
-    ]
+_evidence = bridge_evidence
 
 
 class _Lookup:
@@ -146,20 +121,6 @@ def test_a_damaged_int8_copy_makes_the_export_stale(tmp_path, monkeypatch, embed
     copy = query_encoder.export_dir(name) / query_encoder.TOKENS_MODEL
     copy.write_bytes(copy.read_bytes()[:1000])  # cut short
     assert query_encoder.find_export(name, location) is None
-
-
-@pytest.fixture(scope="module")
-def sample_home(tmp_path_factory, embedder):
-    from qa import Assistant
-    from tests.store_invariants import share_model
-
-    home = tmp_path_factory.mktemp("align") / "home"
-    patch = pytest.MonkeyPatch()
-    share_model(patch, embedder)
-    with Assistant(home=home) as assistant:
-        assert not assistant.ingest([SAMPLES]).failed
-    yield home
-    patch.undo()
 
 
 @pytest.mark.integration

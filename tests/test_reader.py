@@ -13,7 +13,6 @@ import json
 import re
 import shutil
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -27,36 +26,10 @@ from qa.search.reader import (
     read_meta,
     sidecar,
 )
-from qa.types import Evidence
+from tests.bridge_evidence import QUESTION, SENTENCES, TITLE, bridge_evidence
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples" / "articles"
-
-QUESTION = "Which firm designed the replacement bridge?"
-PASSAGES = [
-    passage("Old Tanner Bridge", "The council voted on Thursday evening to replace the bridge."),
-    passage("Old Tanner Bridge", "The design was drawn up by the firm Carrow & Lisle Engineers."),
-    passage("Old Tanner Bridge", "Traffic will be diverted for roughly 14 months."),
-]
-
-
-def _evidence(n: int) -> list[Evidence]:
-    sentences = [p.split(": ", 1)[1] for p in PASSAGES]
-    return [
-        Evidence(
-            article_id=f"a{i % 2}",
-            sentence_index=i,
-            sentence=sentences[i % len(sentences)] + f" ({i})",
-            start=0,
-            end=10,
-            score=1.0 - 0.01 * i,
-            title="Old Tanner Bridge",
-            published=None,
-            url="",
-            source="",
-        )
-        for i in range(n)
-    ]
+PASSAGES = [passage(TITLE, sentence) for sentence in SENTENCES]
+_evidence = bridge_evidence
 
 
 @pytest.mark.unit
@@ -138,25 +111,11 @@ def test_the_reader_prefers_the_sentence_that_answers():
     assert int(np.argmax(scores)) == 1, scores
 
 
-@pytest.fixture(scope="module")
-def sample_home(tmp_path_factory, embedder):
-    from qa import Assistant
-    from tests.store_invariants import share_model
-
-    home = tmp_path_factory.mktemp("reader") / "home"
-    patch = pytest.MonkeyPatch()
-    share_model(patch, embedder)
-    with Assistant(home=home) as assistant:
-        assert not assistant.ingest([SAMPLES]).failed
-    yield home, patch
-    patch.undo()
-
-
 @pytest.mark.integration
 def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatch):
     from qa import Assistant
 
-    home, _ = sample_home
+    home = sample_home
     question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
     with Assistant(home=home) as on:
         assert on.reader is packaged_reader()
@@ -184,7 +143,7 @@ def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatc
 def test_reordered_evidence_still_cites_verbatim_sentences(sample_home):
     from qa import Assistant
 
-    home, _ = sample_home
+    home = sample_home
     with Assistant(home=home) as assistant:
         answer = assistant.ask("Who drew up the replacement design for the Old Tanner Bridge?")
         texts = {a.id: assistant.store.text(a.id) for a in assistant.store.list_articles()}
