@@ -9,7 +9,9 @@ A logistic regression (scikit-learn, the `train` extra) over the signals of
 `qa.search.confidence.abstain_features`, cross-validated on squad-train with folds by article
 (GroupKFold, 5 folds; deterministic), its threshold set to answer 96 % of the training set's
 answerable questions; then fitted on all of squad-train and applied unchanged to the other
-files. Printed beside the hand-set confidence at its threshold (ABSTAIN_BELOW) on the same rows.
+files. Printed beside the hand-set confidence at its threshold (ABSTAIN_BELOW) on the same rows,
+and, for word-piece alignment's term in the confidence, the centre that keeps squad-train's
+answered rate for each weight (ALIGN_WEIGHT, ALIGN_CENTER).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FEATURES = (
     "kind_asked",
     "kind_held",
     "query_terms",
+    "aligned",
 )
 ANSWERED = 0.96
 
@@ -50,6 +53,25 @@ def rates(scores: np.ndarray, threshold: float, rows: list[dict]) -> dict[str, f
     for kind in sorted(set(kinds) - {"answerable"}):
         out[f"abstained {kind}"] = float((scores[kinds == kind] < threshold).mean())
     return {k: round(v, 3) for k, v in out.items()}
+
+
+def centre_alignment(train: list[dict]) -> None:
+    """qa/search/confidence.py's ALIGN_CENTER for each weight: the centre at which squad-train's
+    answerable questions are answered at ABSTAIN_BELOW as often as without alignment, and what
+    each kind of unanswerable question then gets."""
+    from qa.search.confidence import ABSTAIN_BELOW
+
+    kinds = np.array([r["kind"] for r in train])
+    base = np.array([r["base_confidence"] for r in train])
+    aligned = np.array([r["aligned"] for r in train])
+    answerable = kinds == "answerable"
+    answered = float((base[answerable] >= ABSTAIN_BELOW).mean())
+    print(f"  without alignment at {ABSTAIN_BELOW}: {rates(base, ABSTAIN_BELOW, train)}")
+    for weight in (0.25, 0.5, 0.75, 1.0):
+        combined = base + weight * aligned
+        centre = (float(np.quantile(combined[answerable], 1 - answered)) - ABSTAIN_BELOW) / weight
+        scores = base + weight * (aligned - centre)
+        print(f"  alignment x {weight}, centre {centre:.3f}: {rates(scores, ABSTAIN_BELOW, train)}")
 
 
 def main() -> None:
@@ -79,6 +101,7 @@ def main() -> None:
     print(f"  fitted at {ANSWERED:.0%} answered: {rates(out_of_fold, threshold, train)}")
     print(f"  hand-set at {ANSWERED:.0%} answered: {rates(hand, hand_threshold, train)}")
     print(f"  hand-set at {ABSTAIN_BELOW}: {rates(hand, ABSTAIN_BELOW, train)}")
+    centre_alignment(train)
     model = LogisticRegression(max_iter=2000).fit(x, y)
     print("  weights", dict(zip(FEATURES, model.coef_[0].round(3).tolist(), strict=True)))
     for path in others:

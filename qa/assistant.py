@@ -88,16 +88,21 @@ class Assistant:
             self.settings.model, self.settings.precision, self.settings.embed_batch
         )
         self.store = open_store(self.settings, self.embedder)
-        self.searcher = Searcher(self.store, self.embedder)
-        # reorder the best sentences of an extractive answer (qa/search/alignment.py, reader.py)
+        # word-piece alignment (qa/search/alignment.py): the search scores its first sentences
+        # with it (the confidence reads the best); an extractive answer reorders them by it
         self.aligner = TokenAligner(self.embedder) if self.settings.align else None
+        self.searcher = Searcher(self.store, self.embedder, aligner=self.aligner)
+        # reorders the best sentences of an extractive answer with alignment (qa/search/reader.py)
         self.reader = packaged_reader() if self.settings.reader else None
-        # alignment's texts and the reader's pairs, one onnxruntime run each, on both cores
+        # the reader's pairs, one onnxruntime run each, on both cores
         self._read_pool = ThreadPoolExecutor(2, thread_name_prefix="citeqa-read")
         self.followups = FollowUps(
             lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
             self.store,
             self.embedder,
+            follow_search=lambda query, filters: self.searcher.search(
+                query, SEARCH_K, filters, align=False
+            ),
         )
         self.llm = llm
         self.k = k
@@ -344,27 +349,35 @@ class Assistant:
         return final
 
     def _read(
-        self, query: str, evidence: Sequence[Evidence], timings: dict[str, Any], wanted: bool
+        self,
+        query: str,
+        evidence: Sequence[Evidence],
+        aligned: dict[tuple[str, int], float],
+        timings: dict[str, Any],
+        wanted: bool,
     ) -> tuple[Evidence, ...]:
         """The sentence cited first is chosen among the best TOP_N by word-piece alignment
-        (qa/search/alignment.py) and the reader (qa/search/reader.py), each adding its
-        weighted score to the ranker's (`wanted` for extractive answers to a first question).
-        Not for a follow-up, whose words lack the subject the conversation supplies (the reader
-        made 3 of the conversation set's follow-ups wrong and 1 right); an LLM reads them all
-        and chooses for itself; a timeline orders by date."""
+        (qa/search/alignment.py; the search has scored them, `aligned`) and the reader
+        (qa/search/reader.py), each adding its weighted score to the ranker's (`wanted` for
+        extractive answers to a first question). Not for a follow-up, whose words lack the
+        subject the conversation supplies (the reader made 3 of the conversation set's
+        follow-ups wrong and 1 right); an LLM reads them all and chooses for itself; a timeline
+        orders by date."""
         if not wanted or (self.aligner is None and self.reader is None):
             return tuple(evidence)
-        head = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
+        head = list(evidence[:TOP_N])
         if len(head) < 2:
             return tuple(evidence)
         started = time.perf_counter()
-        # the reader's pairs and alignment's texts share two workers (runs release the GIL)
-        reading = self._read_pool.map(self._reader_score(query), head) if self.reader else None
+        passages = [passage(e.title, e.sentence) for e in head]
+        reading = self._read_pool.map(self._reader_score(query), passages) if self.reader else None
         bonus = np.zeros(len(head))
         if self.aligner is not None:
-            aligned = self.aligner.scores(query, head, self._read_pool.map)
-            bonus += self.aligner.weight * aligned
-            timings["align_ms"] = elapsed_ms(started)
+            # sentences that "latest" moved up were not among those the search aligned
+            missing = [e for e in head if (e.article_id, e.sentence_index) not in aligned]
+            known = {**aligned, **self.searcher.align(query, missing)}
+            scores = [known[(e.article_id, e.sentence_index)] for e in head]
+            bonus += self.aligner.weight * np.asarray(scores)
         if reading is not None and self.reader is not None:
             bonus += self.reader.meta.weight * np.fromiter(reading, dtype=np.float64)
             timings["read_ms"] = elapsed_ms(started)
@@ -428,7 +441,8 @@ class Assistant:
                 question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
             )
             return
-        evidence = self._read(query, evidence, timings, mode == "extractive" and not follow_up)
+        wanted = mode == "extractive" and not follow_up
+        evidence = self._read(query, evidence, found.result.aligned, timings, wanted)
         t1 = time.perf_counter()
         if mode in ("timeline", "extractive"):
             disputed = None

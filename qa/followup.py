@@ -390,9 +390,18 @@ class FollowUps:
     """
 
     def __init__(
-        self, search: Search, store: ArticleStore, embedder: Embedder, cache_size: int = 256
+        self,
+        search: Search,
+        store: ArticleStore,
+        embedder: Embedder,
+        cache_size: int = 256,
+        follow_search: Search | None = None,
     ):
+        """`search` answers a first turn (and replays one); `follow_search`, when given, the
+        searches of a follow-up (the assistant's skip word-piece alignment: a follow-up's own
+        words lack its subject, and its confidence is calibrated without it)."""
         self._search = search
+        self._follow = follow_search or search
         self.store = store
         self.embedder = embedder
         self._cache: OrderedDict[tuple[Any, ...], Context] = OrderedDict()
@@ -473,13 +482,13 @@ class FollowUps:
         if rewrite is not None:
             own = query = rewrite(question, history or (), context) or query
             relief = 0.0
-        overall = self._search(question if rewrite is None else query, filters)
+        overall = self._follow(question if rewrite is None else query, filters)
         focus = _restrict(filters, context.focus)
         if focus is None:
             return FollowUpSearch(query, overall, overall.evidence, overall.confidence)
         # "Who reported them?": its own words say too little to be confident about; what
         # "them" stands for is in the previous question, so the focus is searched with it
-        mine = self._search(query if _POINTING.search(question) else own, focus)
+        mine = self._follow(query if _POINTING.search(question) else own, focus)
         confidence = mine.confidence + relief
         top = overall.evidence[0] if overall.evidence else None
         leave = (

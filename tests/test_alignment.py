@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim, reorder_head
-from qa.search.reader import packaged_reader, passage
+from qa.search.confidence import ALIGN_CENTER, ALIGN_WEIGHT, Signals
+from qa.search.reader import passage
 from tests.bridge_evidence import QUESTION, SENTENCES, bridge_evidence
 from vectorstore import query_encoder
 from vectorstore.embed import packaged_model_dir
@@ -79,6 +80,16 @@ def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
 
 
 @pytest.mark.unit
+def test_the_confidence_reads_the_best_alignment_when_there_is_one():
+    plain = Signals(dense=0.6, coverage1=0.4, coverage_chunk=0.6)
+    assert plain.confidence == pytest.approx(0.6 + 0.25 * 1.0)
+    centred = Signals(dense=0.6, coverage1=0.4, coverage_chunk=0.6, aligned=ALIGN_CENTER)
+    assert centred.confidence == pytest.approx(plain.confidence)
+    better = Signals(dense=0.6, coverage1=0.4, coverage_chunk=0.6, aligned=ALIGN_CENTER + 0.2)
+    assert better.confidence == pytest.approx(plain.confidence + ALIGN_WEIGHT * 0.2)
+
+
+@pytest.mark.unit
 def test_one_sentence_or_none_is_left_alone_without_embedding():
     embedder = _Lookup()
     aligner = TokenAligner(embedder)
@@ -125,16 +136,28 @@ def test_a_damaged_int8_copy_makes_the_export_stale(tmp_path, monkeypatch, embed
 
 @pytest.mark.integration
 def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, monkeypatch):
+    import qa.assistant
     from qa import Assistant
 
     question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
+    reordered: list[int] = []
+    monkeypatch.setattr(
+        qa.assistant,
+        "reorder_head",
+        lambda evidence, bonus: reordered.append(len(bonus)) or reorder_head(evidence, bonus),
+    )
     with Assistant(home=sample_home) as on:
         assert on.aligner is not None
         aligned = on.ask(question)
         assert not aligned.abstained and "align_ms" in aligned.timings
-        assert "align_ms" not in on.ask(question, mode="timeline").timings
+        assert reordered == [TOP_N]
+        # a first question's search aligns its first sentences (the confidence reads the best
+        # score) whatever the mode; a follow-up's searches do not
+        timeline = on.ask(question, mode="timeline")
         follow_up = on.ask("When was it built?", [(question, aligned.text)])
-        assert not follow_up.abstained and "align_ms" not in follow_up.timings
+        assert "align_ms" in timeline.timings and "align_ms" not in follow_up.timings
+        assert not follow_up.abstained
+        assert reordered == [TOP_N]  # only an extractive first answer is reordered
     monkeypatch.setenv("CITEQA_ALIGN", "0")
     monkeypatch.setenv("CITEQA_READER", "0")
     with Assistant(home=sample_home) as off:
@@ -144,10 +167,8 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
         aligned_scores = TokenAligner(off.embedder).scores(question, head)
     assert "align_ms" not in plain.timings and "read_ms" not in plain.timings
     assert aligned.abstained == plain.abstained  # abstention is the ranker's
-    # the head reordered by ranker score + 2 x alignment + 0.05 x reader, computed in the
-    # assistant's two workers exactly as one after the other
-    reader = packaged_reader()
-    bonus = WEIGHT * aligned_scores + reader.meta.weight * reader.scores(question, head)
+    # the head reordered by ranker score + 2 x alignment, from the scores the search made
+    bonus = WEIGHT * aligned_scores  # the reader is opt-in (CITEQA_READER=1)
     expected = reorder_head(plain.evidence, bonus)
     assert [(e.article_id, e.sentence_index) for e in aligned.evidence] == [
         (e.article_id, e.sentence_index) for e in expected

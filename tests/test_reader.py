@@ -117,6 +117,10 @@ def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatc
 
     home = sample_home
     question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
+    monkeypatch.delenv("CITEQA_READER", raising=False)
+    with Assistant(home=home) as default:  # alignment reads by default; the reader is opt-in
+        assert default.reader is None and default.aligner is not None
+    monkeypatch.setenv("CITEQA_READER", "1")
     with Assistant(home=home) as on:
         assert on.reader is packaged_reader()
         read = on.ask(question)
@@ -140,11 +144,13 @@ def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatc
 
 
 @pytest.mark.integration
-def test_reordered_evidence_still_cites_verbatim_sentences(sample_home):
+def test_reordered_evidence_still_cites_verbatim_sentences(sample_home, monkeypatch):
     from qa import Assistant
 
     home = sample_home
+    monkeypatch.setenv("CITEQA_READER", "1")
     with Assistant(home=home) as assistant:
+        assert assistant.reader is not None
         answer = assistant.ask("Who drew up the replacement design for the Old Tanner Bridge?")
         texts = {a.id: assistant.store.text(a.id) for a in assistant.store.list_articles()}
     assert not answer.abstained

@@ -7,10 +7,12 @@ runs them in order and times them. Settings in the constructor, data in `search(
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from qa.filters import Filters
+from qa.search.alignment import TOP_N, TokenAligner
 from qa.search.candidates import (
     allowed_articles,
     dense_candidates,
@@ -28,6 +30,7 @@ from qa.search.features import (
     refresh_dense,
 )
 from qa.search.rank import Ranked, Ranker, WeightedSumRanker, rank
+from qa.search.reader import passage
 from qa.search.texts import ArticleTexts
 from qa.timing import elapsed_ms
 from qa.types import Evidence
@@ -45,6 +48,8 @@ class SearchResult:
     signals: Signals = field(default_factory=Signals)
     timings: dict[str, float] = field(default_factory=dict)
     ranked: tuple[Ranked, ...] = ()  # every candidate, best first (for evaluation, training)
+    # word-piece alignment of the first evidence sentences, by (article id, sentence index)
+    aligned: dict[tuple[str, int], float] = field(default_factory=dict)
 
     @property
     def confidence(self) -> float:
@@ -54,8 +59,17 @@ class SearchResult:
 class Searcher:
     """Finds evidence sentences for a question in one store."""
 
-    def __init__(self, store: ArticleStore, embedder: Embedder, ranker: Ranker | None = None):
+    def __init__(
+        self,
+        store: ArticleStore,
+        embedder: Embedder,
+        ranker: Ranker | None = None,
+        aligner: TokenAligner | None = None,
+    ):
         self.store = store
+        # aligns the question with the first sentences; its best score enters the confidence
+        self.aligner = aligner
+        self._align_pool = ThreadPoolExecutor(2, thread_name_prefix="citeqa-align")
         self.embedder = embedder
         # hand-set weights; the trained alternative is qa.search.learned.packaged_ranker()
         self.ranker: Ranker = ranker or WeightedSumRanker()
@@ -65,8 +79,12 @@ class Searcher:
     def close(self) -> None:
         """Let the BM25 workers go (a search after this is an error)."""
         self._lexical_pool.shutdown(wait=False, cancel_futures=True)
+        self._align_pool.shutdown(wait=False, cancel_futures=True)
 
-    def search(self, query: str, k: int = 10, filters: Filters | None = None) -> SearchResult:
+    def search(
+        self, query: str, k: int = 10, filters: Filters | None = None, align: bool = True
+    ) -> SearchResult:
+        """`align=False` leaves word-piece alignment out (follow-ups: qa/followup.py)."""
         filters = filters or Filters()
         timings: dict[str, float] = {}
         # BM25 needs no vector: it runs on another core while the question is embedded and
@@ -97,8 +115,28 @@ class Searcher:
             ranked = rank(refresh_dense(features, candidates), self.ranker)
         evidence = select_evidence(self.store, ranked, candidates.rows, k, texts)
         timings["rank_ms"] = elapsed_ms(t3)
+        aligned = self.align(query, evidence[:TOP_N], timings) if align else {}
         signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
-        return SearchResult(tuple(evidence), signals, timings, tuple(ranked))
+        if aligned:
+            signals = replace(signals, aligned=max(aligned.values()))
+        return SearchResult(tuple(evidence), signals, timings, tuple(ranked), aligned)
+
+    def align(
+        self, query: str, evidence: Sequence[Evidence], timings: dict[str, float] | None = None
+    ) -> dict[tuple[str, int], float]:
+        """Each sentence's word-piece alignment with the question ({} without an aligner);
+        its texts run on two workers."""
+        if self.aligner is None or not evidence:
+            return {}
+        started = time.perf_counter()
+        passages = [passage(e.title, e.sentence) for e in evidence]
+        scores = self.aligner.scores(query, passages, self._align_pool.map)
+        if timings is not None:
+            timings["align_ms"] = elapsed_ms(started)
+        return {
+            (e.article_id, e.sentence_index): float(s)
+            for e, s in zip(evidence, scores, strict=True)
+        }
 
     def _lexical(
         self, query: str, filters: Filters
