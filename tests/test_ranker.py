@@ -212,9 +212,11 @@ def _sample(question_id: str) -> dict:
 @pytest.mark.integration
 @pytest.mark.parametrize("question_id", ["s04", "s05", "s08", "s10"])
 def test_learned_ranker_cites_the_answering_sentence_first(assistant, question_id):
-    # (s01-s03 cite the lead sentence with either ranker over samples/articles alone)
+    # (s01-s03 cite the lead sentence with either ranker over samples/articles alone); the
+    # order is the ranker's, whether to answer is the confidence's: s10 is abstained on with
+    # word-piece alignment in the confidence (bench/RESULTS.md), so abstention is off here
     sample = _sample(question_id)
-    answer = assistant.ask(sample["question"])
+    answer = assistant.ask(sample["question"], abstain_below=-10.0)
     assert not answer.abstained
     assert answer.citations[0].sentence
     assert matches(answer.citations[0].sentence, sample["evidence"]), answer.text

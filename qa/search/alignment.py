@@ -10,15 +10,16 @@ interaction). A sentence that holds a counterpart of each part of the question s
 when its wording differs.
 
 The sentence is read after its article's title ("title: sentence", as the reader reads it).
-Read alone, the lead that repeats the question's names ("Gerald Fenwick, 58, … was convicted")
-beat the sentence that answers but says "him" ("Sentencing him, Judge Harriet Osgood…"): with
-the title every candidate has the subject's names, and the rest of the question decides
+Read alone, a lead that repeats the question's names ("A team at the University of Marrowby has
+identified…") beat the sentence that answers but says "the study" or "him": the title gives
+every candidate the subject's names, so the rest of the question weighs more
 (samples/questions.jsonl: 0.73 with the sentence alone, 0.86 with the title; bench/RESULTS.md).
 
-The assistant (qa/assistant.py) reorders an extractive answer's first `top_n` sentences by
-`ranker score + weight × alignment`; the rest keep their order below them. `top_n` and `weight`
-were chosen on squad-train only (bench/align_eval.py); abstention is decided before, on the
-ranker's best sentence, as it was calibrated.
+A first question's search (qa/search/searcher.py) aligns its first TOP_N sentences: the best
+score enters the confidence (qa/search/confidence.py), and an extractive answer
+(qa/assistant.py) reorders them by `ranker score + WEIGHT × alignment`; the rest keep their order
+below them. TOP_N and WEIGHT were chosen on squad-train only (bench/align_eval.py). Follow-up
+searches are not aligned.
 """
 
 from __future__ import annotations
