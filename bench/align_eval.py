@@ -41,7 +41,8 @@ def gather(set_name: str, home: str, limit: int) -> list[dict]:
     from qa import Assistant
     from qa.eval.evaluate import read_questions, spread
     from qa.search.alignment import TOP_N, TokenAligner
-    from qa.search.reader import packaged_reader, passage
+    from qa.search.head import passage
+    from qa.search.reader import packaged_reader
     from vectorstore.settings import Settings
 
     corpus, question_file = SETS[set_name]

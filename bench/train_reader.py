@@ -160,7 +160,7 @@ def tokenizer() -> Any:
 
 
 def passage(c: dict[str, Any]) -> str:
-    from qa.search.reader import passage as reader_passage
+    from qa.search.head import passage as reader_passage
 
     return reader_passage(c["title"], c["sentence"])
 

@@ -34,8 +34,9 @@ from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
-from qa.search.alignment import TOP_N, TokenAligner, reorder_head
-from qa.search.reader import packaged_reader, passage
+from qa.search.alignment import TOP_N, TokenAligner
+from qa.search.head import passage, reorder_head
+from qa.search.reader import packaged_reader
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
 from qa.types import ABSTAIN_TEXT, EMPTY_STORE_TEXT, Answer, Citation, Evidence, citation_from

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim, reorder_head
+from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim
 from qa.search.confidence import ALIGN_CENTER, ALIGN_WEIGHT, Signals
-from qa.search.reader import passage
+from qa.search.head import passage, reorder_head
 from tests.bridge_evidence import QUESTION, SENTENCES, bridge_evidence
 from vectorstore import query_encoder
 from vectorstore.embed import packaged_model_dir
@@ -63,13 +63,13 @@ def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
     embedder = _Lookup()
     aligner = TokenAligner(embedder)
     evidence = _evidence(8)
-    reordered = aligner.reorder(QUESTION, evidence)
     passages = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
+    aligned = aligner.scores(QUESTION, passages)
     # one text a run (the question, then each sentence after its title)
     assert embedder.calls == [[QUESTION], *([p] for p in passages)]
+    reordered = reorder_head(evidence, WEIGHT * aligned)  # as the assistant combines them
     assert len(reordered) == len(evidence)
     assert [e.sentence for e in reordered[TOP_N:]] == [e.sentence for e in evidence[TOP_N:]]
-    aligned = aligner.scores(QUESTION, passages)
     combined = [e.score + WEIGHT * float(a) for e, a in zip(evidence, aligned, strict=False)]
     expected = sorted(range(TOP_N), key=lambda n: (-combined[n], n))
     assert [e.sentence for e in reordered[:TOP_N]] == [evidence[n].sentence for n in expected]
@@ -90,12 +90,12 @@ def test_the_confidence_reads_the_best_alignment_when_there_is_one():
 
 
 @pytest.mark.unit
-def test_one_sentence_or_none_is_left_alone_without_embedding():
+def test_no_sentence_or_no_bonus_is_left_alone_without_embedding():
     embedder = _Lookup()
     aligner = TokenAligner(embedder)
     one = _evidence(1)
-    assert aligner.reorder(QUESTION, one) == one
-    assert aligner.reorder(QUESTION, []) == []
+    assert reorder_head(one, np.zeros(0)) == one
+    assert reorder_head([], np.zeros(0)) == []
     assert aligner.scores(QUESTION, []).shape == (0,)
     assert embedder.calls == []
 

@@ -17,12 +17,12 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from qa.search.head import passage
 from qa.search.reader import (
     PACKAGED_READER,
     ReaderModelError,
     SentenceReader,
     packaged_reader,
-    passage,
     read_meta,
     sidecar,
 )

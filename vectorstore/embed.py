@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vectorstore.errors import CiteqaError
+from vectorstore.query_encoder import unit_rows
 from vectorstore.settings import DEFAULT_MODEL
 
 OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -243,8 +244,6 @@ class SentenceTransformerEmbedder:
     def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's word-piece vectors in context, unit length, without [CLS] and [SEP]
         (qa/search/alignment.py); float32 whatever the model's precision."""
-        from vectorstore.query_encoder import unit_rows
-
         if not texts:
             return []
         hidden = self._model.encode(
@@ -275,9 +274,7 @@ class SentenceTransformerEmbedder:
             show_progress_bar=False,
         )
         # normalised here, in float32: in bf16 the norms come out up to 0.3 % off one
-        vectors = np.asarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms > 0, norms, 1.0)
+        return unit_rows(np.asarray(vectors, dtype=np.float32))
 
 
 class FastStartEmbedder:

@@ -233,16 +233,7 @@ class OnnxQueryEncoder:
             raise ValueError("the export does not reproduce the model's probe vector")
 
     def encode(self, text: str) -> np.ndarray:
-        encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
-        feed = {
-            "input_ids": np.asarray([encoding.ids], dtype=np.int64),
-            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
-            "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
-        }
-        vector = self._session.run(
-            ["embedding"], {k: v for k, v in feed.items() if k in self._inputs}
-        )
-        out = np.asarray(vector[0][0], dtype=np.float32)
+        out = np.asarray(self._run(self._session, "embedding", text), dtype=np.float32)
         norm = float(np.linalg.norm(out))
         return out / norm if norm > 0 else out
 
@@ -252,17 +243,21 @@ class OnnxQueryEncoder:
         per run, so in a padded batch a text's vectors would depend on the others (and the
         padding is wasted work)."""
         session = self._tokens_session()
-        out = []
-        for text in texts:
-            encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
-            ids = np.asarray([encoding.ids], dtype=np.int64)
-            feed = {"input_ids": ids, "attention_mask": np.ones_like(ids)}
-            feed["token_type_ids"] = np.zeros_like(ids)
-            (hidden,) = session.run(
-                ["tokens"], {k: v for k, v in feed.items() if k in self._inputs}
-            )
-            out.append(unit_rows(np.asarray(hidden[0, 1:-1], dtype=np.float32)))
-        return out
+        return [
+            unit_rows(np.asarray(self._run(session, "tokens", text)[1:-1], dtype=np.float32))
+            for text in texts
+        ]
+
+    def _run(self, session: Any, output: str, text: str) -> np.ndarray:
+        """One text through `session`, unpadded; `output`'s row for it."""
+        encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
+        feed = {
+            "input_ids": np.asarray([encoding.ids], dtype=np.int64),
+            "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
+            "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
+        }
+        wanted = {k: v for k, v in feed.items() if k in self._inputs}
+        return np.asarray(session.run([output], wanted)[0][0])
 
     def _tokens_session(self) -> Any:
         """The int8 copy's session, opened on first use (a process that never aligns never
@@ -283,7 +278,7 @@ class OnnxQueryEncoder:
 
 def _quantised(source: Path, target: Path) -> int:
     """An int8 copy of the export (weights per channel, activations per run) for word-piece
-    vectors: 2.5x faster than float32 here, and alignment picks the same sentences
+    vectors: 2.5x faster than float32 here, and alignment's figures move by under a point
     (bench/RESULTS.md). Its size, or 0 when it cannot be made (alignment then uses float32)."""
     root = logging.getLogger()  # the quantiser logs advice on the root logger
     level = root.level

@@ -25,15 +25,12 @@ searches are not aligned.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
-from qa.search.reader import passage
-from qa.types import Evidence
-
-TOP_N = 5  # the evidence's first sentences that alignment may reorder
+TOP_N = 5  # the evidence's first sentences that are aligned (and may be reordered)
 WEIGHT = 2.0  # alignment's weight beside the ranker's score
 
 
@@ -54,10 +51,10 @@ def maxsim(question: np.ndarray, sentence: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class TokenAligner:
-    """Reorders the best few sentences of an answer by how well each aligns with the question."""
+    """Scores how well each of the best few sentences aligns with the question; `weight` is
+    what an extractive answer multiplies the scores by (qa/assistant.py, qa/search/head.py)."""
 
     embedder: TokenEmbedder
-    top_n: int = TOP_N
     weight: float = WEIGHT
 
     def scores(self, question: str, passages: Sequence[str], map_: MapFunction = map) -> np.ndarray:
@@ -70,21 +67,3 @@ class TokenAligner:
 
     def _tokens(self, text: str) -> np.ndarray:
         return self.embedder.embed_tokens([text])[0]
-
-    def reorder(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
-        """The first `top_n` sentences by ranker score + weight × alignment; the rest after."""
-        if len(evidence[: self.top_n]) < 2:
-            return list(evidence)
-        head = [passage(e.title, e.sentence) for e in evidence[: self.top_n]]
-        return reorder_head(evidence, self.weight * self.scores(question, head))
-
-
-def reorder_head(evidence: Sequence[Evidence], bonus: np.ndarray) -> list[Evidence]:
-    """The first len(bonus) sentences by score + bonus, each carrying its new score; the rest
-    after them in their order, their scores capped so that scores still fall down the list."""
-    head, tail = list(evidence[: len(bonus)]), list(evidence[len(bonus) :])
-    combined = [e.score + float(b) for e, b in zip(head, bonus, strict=True)]
-    order = sorted(range(len(head)), key=lambda n: (-combined[n], n))
-    floor = min(combined, default=0.0)
-    reordered = [replace(head[n], score=combined[n]) for n in order]
-    return reordered + [replace(e, score=min(e.score, floor)) for e in tail]

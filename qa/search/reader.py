@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from qa.search.head import passage, reorder_head
 from qa.types import Evidence
 from vectorstore.errors import CiteqaError
 
@@ -61,12 +62,6 @@ def read_meta(model: Path) -> ReaderMeta:
         )
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ReaderModelError(f"{path}: cannot read the reader's settings ({err})") from None
-
-
-def passage(title: str, sentence: str) -> str:
-    """What the reader reads of a sentence: its article's title, then the sentence (the
-    title says what 'it' and 'the plan' are about; training used the same form)."""
-    return f"{title}: {sentence}" if title else sentence
 
 
 class SentenceReader:
@@ -115,20 +110,13 @@ class SentenceReader:
         return out
 
     def reorder(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
-        """The first `top_n` sentences by ranker score + weight × reader score; the rest after.
-
-        Each reordered sentence carries its combined score, so scores still fall down the list.
-        """
-        head, tail = list(evidence[: self.meta.top_n]), list(evidence[self.meta.top_n :])
+        """The first `top_n` sentences by ranker score + weight × reader score; the rest after
+        (qa/search/head.py)."""
+        head = evidence[: self.meta.top_n]
         if len(head) < 2:
             return list(evidence)
         read = self.scores(question, [passage(e.title, e.sentence) for e in head])
-        combined = [e.score + self.meta.weight * float(r) for e, r in zip(head, read, strict=True)]
-        order = sorted(range(len(head)), key=lambda n: (-combined[n], n))
-        floor = min(combined)
-        reordered = [replace(head[n], score=combined[n]) for n in order]
-        # the rest stay below the reordered head whatever the reader said
-        return reordered + [replace(e, score=min(e.score, floor)) for e in tail]
+        return reorder_head(evidence, self.meta.weight * read.astype(np.float64))
 
 
 def packaged_tokenizer() -> Path:

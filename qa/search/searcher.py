@@ -29,8 +29,8 @@ from qa.search.features import (
     candidate_features,
     refresh_dense,
 )
+from qa.search.head import passage
 from qa.search.rank import Ranked, Ranker, WeightedSumRanker, rank
-from qa.search.reader import passage
 from qa.search.texts import ArticleTexts
 from qa.timing import elapsed_ms
 from qa.types import Evidence
