@@ -50,7 +50,7 @@ from vectorstore.store import ArticleStore, open_store
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = 10
+EXAMPLES = 20  # at 10, one full run of 2026-12-04 left a rule unexercised (the check below)
 STEPS = 15
 
 # an article is 1..12 council paragraphs run together (3..36 sentences, 1..3 chunks); few
