@@ -1,18 +1,18 @@
-"""Choose and check word-piece alignment's weight: the first sentence right after reordering the
-ranker's best TOP_N by score + w × alignment (+ the reader's 0.05 × its score), for several w.
+"""Choose and check word-piece alignment's weight and reach: the first sentence right after
+reordering the ranker's best N (5, TOP_N and --top) by score + w × alignment, for several w.
 
     python bench/align_eval.py --set squad-train|squad|newsqa|samples [--home DIR] [--limit N]
-                               [--out FILE]
+                               [--top N] [--out FILE]
 
 Each answerable question is searched as a first question is (the ranker's order, before the
-reader and alignment); its best TOP_N sentences get their alignment score (the shipped path:
-the export's int8 copy, qa/search/alignment.py) and the reader's score, and the figure is
-computed offline for every weight. A question whose right sentence is not among them counts as a
-miss; abstention is not applied (it is decided on the ranker's best sentence either way).
+reader and alignment); its best sentences get their alignment score (the shipped path: the
+export's int8 copy, qa/search/alignment.py) and the reader's score, and the figure is computed
+offline for every weight and N. A question whose right sentence is not among them counts as a
+miss ("reach" is the share that has it there); abstention is not applied.
 
-Alignment has no trained part, so its weight is chosen on squad-train (the training set) and
-only checked on the dev sets and the sample set (bench/RESULTS.md). The reader was trained on
-squad-train, so the "+ reader" column there is in-sample.
+Alignment has no trained part, so N and the weight are chosen on squad-train (the training set)
+and checked on the dev sets and the sample set (bench/RESULTS.md, which also says where NewsQA
+dev capped the weight). The reader was trained on squad-train, so its line there is in-sample.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ import numpy as np
 
 from bench.abstain_data import SETS
 
-WEIGHTS = (0.5, 1.0, 2.0, 3.0)
+WEIGHTS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
-def gather(set_name: str, home: str, limit: int) -> list[dict]:
-    """Per question: the ranker's scores of its best TOP_N, which are right, alignment and
+def gather(set_name: str, home: str, limit: int, top: int) -> list[dict]:
+    """Per question: the ranker's scores of its best `top`, which are right, alignment and
     reader scores."""
     from qa import Assistant
     from qa.eval.evaluate import read_questions, spread
-    from qa.search.alignment import TOP_N, TokenAligner
+    from qa.search.alignment import TokenAligner
     from qa.search.head import passage
     from qa.search.reader import packaged_reader
     from vectorstore.settings import Settings
@@ -56,7 +56,7 @@ def gather(set_name: str, home: str, limit: int) -> list[dict]:
             print(assistant.ingest([str(p) for p in corpus]).summary(), flush=True)
         aligner = TokenAligner(assistant.embedder)
         for number, q in enumerate(questions):
-            head = assistant.searcher.search(q.question, 10).evidence[:TOP_N]
+            head = assistant.searcher.search(q.question, max(10, top)).evidence[:top]
             if not head:
                 continue
             right = q.matcher()
@@ -74,13 +74,16 @@ def gather(set_name: str, home: str, limit: int) -> list[dict]:
     return rows
 
 
-def first_right(rows: list[dict], weight: float, reader_weight: float, questions: int) -> float:
+def first_right(
+    rows: list[dict], weight: float, reader_weight: float, questions: int, head: int
+) -> float:
+    """The share of `questions` whose first sentence is right after reordering the best `head`."""
     hits = 0
     for r in rows:
         combined = (
-            np.array(r["score"])
-            + weight * np.array(r["aligned"])
-            + reader_weight * np.array(r["reader"])
+            np.array(r["score"][:head])
+            + weight * np.array(r["aligned"][:head])
+            + reader_weight * np.array(r["reader"][:head])
         )
         hits += r["right"][int(np.argmax(combined))]
     return hits / questions
@@ -92,23 +95,31 @@ def main() -> None:
     parser.add_argument("--home", help="a store of the set's corpus (default: throwaway)")
     parser.add_argument("--limit", type=int, default=0, help="questions, spread over the set")
     parser.add_argument("--out", help="write the per-question rows here (JSON)")
+    parser.add_argument(
+        "--top", type=int, default=0, help="also score reordering heads up to this size"
+    )
     args = parser.parse_args()
 
     from qa.eval.evaluate import read_questions, spread
+    from qa.search.alignment import TOP_N, WEIGHT
 
+    top = max(args.top, TOP_N)
     home = args.home or tempfile.mkdtemp(prefix=f"citeqa-align-{args.set}-")
-    rows = gather(args.set, home, args.limit)
+    rows = gather(args.set, home, args.limit, top)
     if args.out:
         Path(args.out).write_text(json.dumps(rows))
     answerable = [q for q in read_questions(SETS[args.set][1]) if q.answerable]
     questions = len(spread(answerable, args.limit or None))
-    reach = sum(any(r["right"]) for r in rows) / questions
-    print(f"{args.set}: {questions} answerable questions, right among the best 5: {reach:.4f}")
-    print(f"  {'weight':>8} {'alignment':>10} {'+ reader':>10}")
-    for weight in (0.0, *WEIGHTS):
-        alone = first_right(rows, weight, 0.0, questions)
-        both = first_right(rows, weight, 0.05, questions)
-        print(f"  {weight:>8} {alone:>10.4f} {both:>10.4f}")
+    heads = sorted({5, TOP_N, top})
+    print(f"{args.set}: {questions} answerable questions")
+    print("first sentence right after reordering the best N by score + w x alignment")
+    print(f"  {'N':>3} {'reach':>7}" + "".join(f"{'w ' + str(w):>9}" for w in (0.0, *WEIGHTS)))
+    for head in heads:
+        reach = sum(any(r["right"][:head]) for r in rows) / questions
+        figures = [first_right(rows, w, 0.0, questions, head) for w in (0.0, *WEIGHTS)]
+        print(f"  {head:>3} {reach:>7.4f}" + "".join(f"{f:>9.4f}" for f in figures))
+    both = first_right(rows, WEIGHT, 0.05, questions, TOP_N)
+    print(f"  with the reader too (N {TOP_N}, w {WEIGHT}, reader 0.05): {both:.4f}")
 
 
 if __name__ == "__main__":

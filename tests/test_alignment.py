@@ -62,7 +62,7 @@ def test_maxsim_averages_each_question_piece_best_match():
 def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
     embedder = _Lookup()
     aligner = TokenAligner(embedder)
-    evidence = _evidence(8)
+    evidence = _evidence(TOP_N + 3)
     passages = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
     aligned = aligner.scores(QUESTION, passages)
     # one text a run (the question, then each sentence after its title)
@@ -76,7 +76,7 @@ def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
     assert expected != list(range(TOP_N))  # the fixture does reorder something
     scores = [e.score for e in reordered]
     assert scores == sorted(scores, reverse=True)
-    assert [e.score for e in evidence] == [1.0 - 0.01 * i for i in range(8)]  # input untouched
+    assert [e.score for e in evidence] == [1.0 - 0.01 * i for i in range(TOP_N + 3)]  # untouched
 
 
 @pytest.mark.unit
@@ -107,7 +107,7 @@ def test_the_export_gives_sentence_transformers_token_vectors(tmp_path, monkeypa
     monkeypatch.setenv("CITEQA_CACHE_DIR", str(tmp_path / "cache"))
     name, location = "sentence-transformers/all-MiniLM-L6-v2", str(packaged_model_dir())
     record = query_encoder.export(embedder.model, name, location)
-    assert record is not None and record.tokens_size > 0
+    assert record is not None and record.int8_size > 0
     encoder = query_encoder.load(name, location)
     assert encoder is not None
     texts = [QUESTION, *SENTENCES, "Émile's café — «naïve»?"]
@@ -129,7 +129,7 @@ def test_a_damaged_int8_copy_makes_the_export_stale(tmp_path, monkeypatch, embed
     monkeypatch.setenv("CITEQA_CACHE_DIR", str(tmp_path / "cache"))
     name, location = "sentence-transformers/all-MiniLM-L6-v2", str(packaged_model_dir())
     assert query_encoder.export(embedder.model, name, location) is not None
-    copy = query_encoder.export_dir(name) / query_encoder.TOKENS_MODEL
+    copy = query_encoder.export_dir(name) / query_encoder.INT8_MODEL
     copy.write_bytes(copy.read_bytes()[:1000])  # cut short
     assert query_encoder.find_export(name, location) is None
 
@@ -167,7 +167,7 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
         aligned_scores = TokenAligner(off.embedder).scores(question, head)
     assert "align_ms" not in plain.timings and "read_ms" not in plain.timings
     assert aligned.abstained == plain.abstained  # abstention is the ranker's
-    # the head reordered by ranker score + 2 x alignment, from the scores the search made
+    # the head reordered by ranker score + WEIGHT x alignment, from the scores the search made
     bonus = WEIGHT * aligned_scores  # the reader is opt-in (CITEQA_READER=1)
     expected = reorder_head(plain.evidence, bonus)
     assert [(e.article_id, e.sentence_index) for e in aligned.evidence] == [

@@ -23,6 +23,8 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 from scipy import sparse
 
+from vectorstore.mapped_npz import mapped_member
+
 K1 = 1.2
 B = 0.75
 MAX_SEGMENTS = 8
@@ -507,12 +509,21 @@ class LexicalIndex:
         return _Segment(name, names, codes, numbers, counts, lengths, np.ones(len(codes), bool))
 
     def _load_segment(self, name: str) -> _Segment:
-        """Segments written before article codes and uint16 counts (an id string per row,
-        float32 counts) are converted as they load; merges rewrite them in the new form."""
-        with np.load(self.folder / f"{name}.npz") as z:
-            counts = sparse.csc_matrix(
-                (z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"])
-            )
+        """A segment's term counts and row indices stay in its file, memory-mapped
+        (vectorstore/mapped_npz.py); the rest is read. Segments written before article codes
+        and uint16 counts (an id string per row, float32 counts) are converted as they load,
+        in memory; merges rewrite them in the new form."""
+        path = self.folder / f"{name}.npz"
+        with np.load(path) as z:
+            data, indices = mapped_member(path, "data"), mapped_member(path, "indices")
+            mapped = data is not None and indices is not None and data.dtype == np.uint16
+            if not mapped:
+                data, indices = z["data"], z["indices"]
+            counts = sparse.csc_matrix((data, indices, z["indptr"]), shape=tuple(z["shape"]))
+            if mapped:
+                # written by _write_segment after _narrow sorted them: scipy's own check
+                # would read every page of the map
+                counts.has_sorted_indices = True
             names, codes = (z["names"], z["codes"]) if "codes" in z.files else _codes(z["articles"])
             live = np.ones(len(codes), dtype=bool)
             segment = _Segment(

@@ -18,8 +18,10 @@ every candidate the subject's names, so the rest of the question weighs more
 A first question's search (qa/search/searcher.py) aligns its first TOP_N sentences: the best
 score enters the confidence (qa/search/confidence.py), and an extractive answer
 (qa/assistant.py) reorders them by `ranker score + WEIGHT × alignment`; the rest keep their order
-below them. TOP_N and WEIGHT were chosen on squad-train only (bench/align_eval.py). Follow-up
-searches are not aligned.
+below them. TOP_N and WEIGHT were chosen on squad-train only (bench/align_eval.py). More
+sentences and a larger weight are right more often on squad-train and SQuAD dev but not on
+NewsQA dev or the sample set, and cost NewsQA's longer passages 11 ms a question: kept at 5 and
+2 (bench/RESULTS.md). Follow-up searches are not aligned.
 """
 
 from __future__ import annotations
