@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -221,7 +222,7 @@ def _citeqa_process(code: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin"},
+        env={"PATH": "/usr/bin:/bin", "CITEQA_CACHE_DIR": os.environ["CITEQA_CACHE_DIR"]},
     )
 
 

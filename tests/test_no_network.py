@@ -207,7 +207,9 @@ class Offline:
         env = {
             k: v
             for k, v in os.environ.items()
-            if k not in OFFLINE_FLAGS and not k.startswith("CITEQA_")
+            if k not in OFFLINE_FLAGS
+            # the run's own export cache stays (conftest): the user's is not the tests' to write
+            and (not k.startswith("CITEQA_") or k == "CITEQA_CACHE_DIR")
         }
         env.update(PYTHONPATH=str(self.folder / "blocker"), NO_NET_LOG=str(self.log))
         return env
