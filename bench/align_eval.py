@@ -2,7 +2,7 @@
 reordering the ranker's best N (5, TOP_N and --top) by score + w × alignment, for several w.
 
     python bench/align_eval.py --set squad-train|squad|newsqa|samples [--home DIR] [--limit N]
-                               [--top N] [--out FILE]
+                               [--top N] [--every-piece] [--out FILE]
 
 Each answerable question is searched as a first question is (the ranker's order, before the
 reader and alignment); its best sentences get their alignment score (the shipped path: the
@@ -35,7 +35,7 @@ from bench.abstain_data import SETS
 WEIGHTS = (0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0)
 
 
-def gather(set_name: str, home: str, limit: int, top: int) -> list[dict]:
+def gather(set_name: str, home: str, limit: int, top: int, every_piece: bool) -> list[dict]:
     """Per question: the ranker's scores of its best `top`, which are right, alignment and
     reader scores."""
     from qa import Assistant
@@ -54,7 +54,7 @@ def gather(set_name: str, home: str, limit: int, top: int) -> list[dict]:
     with Assistant(settings=settings) as assistant:
         if assistant.store.is_empty():
             print(assistant.ingest([str(p) for p in corpus]).summary(), flush=True)
-        aligner = TokenAligner(assistant.embedder)
+        aligner = TokenAligner(assistant.embedder, content_only=not every_piece)
         for number, q in enumerate(questions):
             head = assistant.searcher.search(q.question, max(10, top)).evidence[:top]
             if not head:
@@ -98,6 +98,11 @@ def main() -> None:
     parser.add_argument(
         "--top", type=int, default=0, help="also score reordering heads up to this size"
     )
+    parser.add_argument(
+        "--every-piece",
+        action="store_true",
+        help="align over every word piece of the question, not its content words only",
+    )
     args = parser.parse_args()
 
     from qa.eval.evaluate import read_questions, spread
@@ -105,7 +110,7 @@ def main() -> None:
 
     top = max(args.top, TOP_N)
     home = args.home or tempfile.mkdtemp(prefix=f"citeqa-align-{args.set}-")
-    rows = gather(args.set, home, args.limit, top)
+    rows = gather(args.set, home, args.limit, top, args.every_piece)
     if args.out:
         Path(args.out).write_text(json.dumps(rows))
     answerable = [q for q in read_questions(SETS[args.set][1]) if q.answerable]

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, maxsim
+from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, content_weights, maxsim
 from qa.search.confidence import ALIGN_CENTER, ALIGN_WEIGHT, Signals
 from qa.search.head import passage, reorder_head
 from tests.bridge_evidence import QUESTION, SENTENCES, bridge_evidence
@@ -38,13 +38,40 @@ class _Lookup:
         self.calls.append(list(texts))
         out = []
         for text in texts:
-            words = text.lower().replace("?", "").replace(".", "").split()
+            words = self.piece_words(text)
             for w in words:
                 if w not in self._words:
                     v = self._rng.normal(size=16)
                     self._words[w] = (v / np.linalg.norm(v)).astype(np.float32)
             out.append(np.stack([self._words[w] for w in words]))
         return out
+
+    def piece_words(self, text: str) -> list[str]:
+        return text.lower().replace("?", "").replace(".", "").split()
+
+
+@pytest.mark.unit
+def test_function_words_and_punctuation_do_not_count_toward_alignment():
+    words = ["when", "did", "the", "council", "approve", "it", "?", "##s"]
+    assert content_weights(words).tolist() == [0, 0, 0, 1, 1, 0, 0, 1]
+    assert content_weights(["who", "is", "it", "?"]).tolist() == [1, 1, 1, 1]  # nothing else
+    question = _unit([[1, 0, 0], [0, 1, 0]])
+    sentence = _unit([[1, 0, 0]])
+    assert maxsim(question, sentence, np.array([1.0, 0.0])) == pytest.approx(1.0)
+    assert maxsim(question, sentence, np.array([0.0, 1.0])) == pytest.approx(0.0)
+    assert maxsim(question, sentence, np.array([0.0, 0.0])) == maxsim(question, sentence)
+
+
+@pytest.mark.unit
+def test_a_sentence_is_not_aligned_for_echoing_the_question_words():
+    """Sharing "when", "was", "the" with the question earns a sentence nothing; sharing a
+    content word does."""
+    aligner = TokenAligner(_Lookup())
+    question = "When was the bridge closed?"
+    echo, answer = "When was the vote.", "Bridge closed Tuesday."
+    scores = aligner.scores(question, [echo, answer])
+    assert scores[1] > scores[0]
+    assert scores[0] < 0.5 < scores[1]
 
 
 @pytest.mark.unit
@@ -119,6 +146,14 @@ def test_the_export_gives_sentence_transformers_token_vectors(tmp_path, monkeypa
         np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
         cosines = np.sum(got * expected, axis=1)
         assert float(cosines.mean()) > 0.98 and float(cosines.min()) > 0.95, (text, cosines)
+    for text, count in zip(texts, pieces, strict=True):  # each piece's whole word, both ways
+        words = encoder.piece_words(text)
+        assert len(words) == count, text
+        assert [w.lower() for w in words] == [w.lower() for w in embedder.piece_words(text)]
+    marrowby = len(embedder.model.tokenizer.tokenize("Marrowby"))  # several word pieces
+    expected = ["who", "designed", "the", *["marrowby"] * marrowby, "bridge", "?"]
+    assert [w.lower() for w in encoder.piece_words("Who designed the Marrowby bridge?")] == expected
+    assert marrowby > 1
     alone = encoder.encode_tokens([QUESTION])[0]
     np.testing.assert_array_equal(alone, exported[0])
     assert encoder.encode_tokens([]) == []

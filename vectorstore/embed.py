@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from vectorstore.errors import CiteqaError
-from vectorstore.query_encoder import unit_rows
+from vectorstore.query_encoder import unit_rows, words_of_pieces
 from vectorstore.settings import DEFAULT_MODEL
 
 OFFICIAL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -251,6 +251,18 @@ class SentenceTransformerEmbedder:
         )
         return [unit_rows(t[1:-1].float().numpy()) for t in hidden]
 
+    def piece_words(self, text: str) -> list[str]:
+        """The whole word each of `embed_tokens`' word pieces of `text` belongs to."""
+        tokenizer = self._model.tokenizer
+        encoded = tokenizer(
+            text,
+            truncation=True,
+            max_length=self._model.max_seq_length,
+            return_offsets_mapping=True,
+        )
+        offsets = encoded["offset_mapping"][1:-1]
+        return words_of_pieces(text, encoded.word_ids()[1:-1], offsets)
+
     def _query_threads(self) -> int:
         try:
             busy = os.getloadavg()[0]
@@ -332,6 +344,11 @@ class FastStartEmbedder:
         if self._queries is not None:
             return self._queries.encode_tokens(texts)
         return self._model().embed_tokens(texts)
+
+    def piece_words(self, text: str) -> list[str]:
+        if self._queries is not None:
+            return self._queries.piece_words(text)
+        return self._model().piece_words(text)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return self._model().count_tokens(texts)

@@ -251,6 +251,12 @@ class OnnxQueryEncoder:
             for text in texts
         ]
 
+    def piece_words(self, text: str) -> list[str]:
+        """The whole word each of `encode_tokens`' word pieces of `text` belongs to."""
+        folded = text.lower() if self.record.lowercase else text
+        encoding = self._tokenizer.encode(folded)
+        return words_of_pieces(folded, encoding.word_ids[1:-1], encoding.offsets[1:-1])
+
     def _run(self, output: str, text: str) -> np.ndarray:
         """One text through the session, unpadded; `output`'s row for it."""
         encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
@@ -299,3 +305,19 @@ def load(model: str, location: str) -> OnnxQueryEncoder | None:
         return OnnxQueryEncoder(record, location)
     except Exception:  # a damaged or foreign export: fall back to sentence-transformers
         return None
+
+
+def words_of_pieces(
+    text: str, word_ids: Sequence[int | None], offsets: Sequence[tuple[int, int]]
+) -> list[str]:
+    """Each word piece's whole word: the span of `text` from the first to the last piece that
+    shares its word id (a piece without one stands for itself)."""
+    spans: dict[int, list[int]] = {}
+    for word, (start, end) in zip(word_ids, offsets, strict=True):
+        if word is not None:
+            span = spans.setdefault(word, [start, end])
+            span[0], span[1] = min(span[0], start), max(span[1], end)
+    return [
+        text[slice(*spans[word])] if word is not None else text[start:end]
+        for word, (start, end) in zip(word_ids, offsets, strict=True)
+    ]

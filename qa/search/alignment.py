@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN
 
 TOP_N = 5  # the evidence's first sentences that are aligned (and may be reordered)
 WEIGHT = 2.0  # alignment's weight beside the ranker's score
@@ -39,16 +40,38 @@ WEIGHT = 2.0  # alignment's weight beside the ranker's score
 MapFunction = Callable[[Callable[[str], np.ndarray], Iterable[str]], Iterable[np.ndarray]]
 
 
+# question words that carry no content of their own: an answer sentence need not echo them
+_FUNCTION_WORDS = frozenset(STOPWORDS_EN) | {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how",
+    "do", "does", "did", "is", "are", "was", "were",
+}  # fmt: skip
+
+
 class TokenEmbedder(Protocol):
     def embed_tokens(self, texts: Sequence[str]) -> list[np.ndarray]: ...
 
+    def piece_words(self, text: str) -> list[str]: ...
 
-def maxsim(question: np.ndarray, sentence: np.ndarray) -> float:
-    """Mean over the question's word pieces of their best cosine with the sentence's (both
-    unit-length rows); 0 when either has none."""
+
+def maxsim(question: np.ndarray, sentence: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean over the question's word pieces (weighted by `weights`, else equally) of their best
+    cosine with the sentence's (both unit-length rows); 0 when either has none."""
     if not len(question) or not len(sentence):
         return 0.0
-    return float((question @ sentence.T).max(axis=1).mean())
+    best = (question @ sentence.T).max(axis=1)
+    if weights is None or not weights.sum():
+        return float(best.mean())
+    return float(best @ weights / weights.sum())
+
+
+def content_weights(words: Sequence[str]) -> np.ndarray:
+    """1 for a word piece of a content word, 0 for one of a function word ("what", "the",
+    "did") or of punctuation; all 1 when the question has no content word."""
+    weights = np.array(
+        [float(any(c.isalnum() for c in w) and w.lower() not in _FUNCTION_WORDS) for w in words],
+        dtype=np.float32,
+    )
+    return weights if weights.any() else np.ones(len(words), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -58,6 +81,7 @@ class TokenAligner:
 
     embedder: TokenEmbedder
     weight: float = WEIGHT
+    content_only: bool = True  # False: every word piece of the question counts (as before)
 
     def scores(self, question: str, passages: Sequence[str], map_: MapFunction = map) -> np.ndarray:
         """One alignment score per passage ("title: sentence"), in [-1, 1]. Each text is
@@ -65,7 +89,9 @@ class TokenAligner:
         if not passages:
             return np.zeros(0, dtype=np.float32)
         vectors = list(map_(self._tokens, [question, *passages]))
-        return np.array([maxsim(vectors[0], v) for v in vectors[1:]], dtype=np.float32)
+        words = self.embedder.piece_words(question) if self.content_only else []
+        weights = content_weights(words) if len(words) == len(vectors[0]) else None
+        return np.array([maxsim(vectors[0], v, weights) for v in vectors[1:]], dtype=np.float32)
 
     def _tokens(self, text: str) -> np.ndarray:
         return self.embedder.embed_tokens([text])[0]
