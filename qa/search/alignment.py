@@ -5,9 +5,11 @@ words), so within the right article they often put first a sentence that repeats
 subject over the one that answers it. Alignment reads the question and each of the best few
 sentences through the embedding model's contextual word-piece vectors (the same packaged
 MiniLM, no other model and no training): for every word piece of the question, its best cosine
-with any word piece of the sentence, averaged over the question ("MaxSim", as in ColBERT's late
-interaction). A sentence that holds a counterpart of each part of the question scores high even
-when its wording differs.
+with any word piece of the sentence, averaged over the question's content words ("MaxSim", as
+in ColBERT's late interaction). A sentence that holds a counterpart of each part of the question
+scores high even when its wording differs. Pieces of function words ("what", "did", "the") and
+punctuation weigh nothing: counted, they let a sentence score by echoing them; left out, the
+first sentence is right more often on squad-train at every weight (bench/RESULTS.md).
 
 The sentence is read after its article's title ("title: sentence", as the reader reads it).
 Read alone, a lead that repeats the question's names ("A team at the University of Marrowby has
