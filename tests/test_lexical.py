@@ -101,6 +101,18 @@ def test_scores_for_matches_search(tmp_path):
     assert scores[("nope", 9)] == 0.0
 
 
+def test_scores_for_ids_that_only_share_a_prefix_with_stored_articles(tmp_path):
+    """Rows are found by article id; an id that a stored one starts with, or that starts with
+    a stored one, is another article (and finds nothing)."""
+    index = LexicalIndex(tmp_path / "lex")
+    index.add(ROWS)
+    keys = [("algae", 1), ("algaes", 1), ("alga", 1), ("", 0), ("zzz", 0), ("algae", 7)]
+    for reopened in (index, LexicalIndex(tmp_path / "lex", read_only=True)):
+        scores = reopened.scores_for("algae biomass", keys)
+        assert scores[("algae", 1)] > 0
+        assert [scores[k] for k in keys[1:]] == [0.0] * 5
+
+
 def test_bm25_score_matches_formula(tmp_path):
     index = LexicalIndex(tmp_path / "lex")
     rows = [("a", 0, "apple banana"), ("b", 0, "banana cherry cherry"), ("c", 0, "durian")]
