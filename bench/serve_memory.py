@@ -4,12 +4,14 @@ order serve loads them, in one fresh process over an existing store (issue 21 it
     python bench/serve_memory.py --home DIR [--questions 50] [--read-only]
 
 Parts: the interpreter with numpy; the web app's libraries (Gradio and citeqa's UI); the
-embedding model (torch and sentence-transformers, one query embedded); the manifest; the
+query encoder (the ONNX export's int8 copy, one query embedded; sentence-transformers where
+there is no export); the manifest; the
 BM25 sentence and chunk indexes; Chroma's client, then its HNSW index (loaded by the first
 query); then answering `--questions` SQuAD dev questions (caches, candidates). Each row is the
 growth of VmRSS over the row before, and the peak (VmHWM) at the end. `--read-only` measures
-a reader (`citeqa --read-only serve`): its questions go through the model's ONNX export and
-torch is never loaded. The parts are opened read-only either way.
+a reader (`citeqa --read-only serve`); either way questions go through the export and torch
+is not loaded. The parts are opened read-only either way. The BM25 postings are memory-mapped
+(vectorstore/mapped_npz.py): their rows count only the pages read so far.
 """
 
 from __future__ import annotations
@@ -66,15 +68,13 @@ def main() -> None:
 
     ledger.step("Gradio, citeqa's UI and answering code")
 
-    from vectorstore.embed import FastStartEmbedder, SentenceTransformerEmbedder
+    from vectorstore.embed import FastStartEmbedder
 
-    embedder = FastStartEmbedder() if args.read_only else SentenceTransformerEmbedder()
+    # every answering process, writer or reader, embeds questions as citeqa serve does: the
+    # ONNX export's int8 copy when there is one (torch loads only when an article is embedded)
+    embedder = FastStartEmbedder()
     probe = embedder.embed_query("warm up")
-    ledger.step(
-        "query encoder (ONNX export), one query"
-        if args.read_only
-        else "embedding model (torch), one query"
-    )
+    ledger.step(f"query encoder ({embedder.query_runtime}), one query")
 
     from vectorstore.chroma_store import ChromaVectors
     from vectorstore.lexical import LexicalIndex
