@@ -253,13 +253,17 @@ class OnnxQueryEncoder:
 
     def piece_words(self, text: str) -> list[str]:
         """The whole word each of `encode_tokens`' word pieces of `text` belongs to."""
-        folded = text.lower() if self.record.lowercase else text
-        encoding = self._tokenizer.encode(folded)
+        folded, encoding = self._encoding(text)
         return words_of_pieces(folded, encoding.word_ids[1:-1], encoding.offsets[1:-1])
+
+    def _encoding(self, text: str) -> tuple[str, Any]:
+        """(the text as the model reads it, its tokenizer encoding)."""
+        folded = text.lower() if self.record.lowercase else text
+        return folded, self._tokenizer.encode(folded)
 
     def _run(self, output: str, text: str) -> np.ndarray:
         """One text through the session, unpadded; `output`'s row for it."""
-        encoding = self._tokenizer.encode(text.lower() if self.record.lowercase else text)
+        _, encoding = self._encoding(text)
         feed = {
             "input_ids": np.asarray([encoding.ids], dtype=np.int64),
             "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),

@@ -91,9 +91,16 @@ class TokenAligner:
         if not passages:
             return np.zeros(0, dtype=np.float32)
         vectors = list(map_(self._tokens, [question, *passages]))
-        words = self.embedder.piece_words(question) if self.content_only else []
-        weights = content_weights(words) if len(words) == len(vectors[0]) else None
+        weights = self._weights(question, len(vectors[0]))
         return np.array([maxsim(vectors[0], v, weights) for v in vectors[1:]], dtype=np.float32)
+
+    def _weights(self, question: str, pieces: int) -> np.ndarray | None:
+        """The question's content-word weights; None (every piece counts) when told so, or
+        when the tokenizer's words do not line up with the embedded pieces."""
+        if not self.content_only:
+            return None
+        words = self.embedder.piece_words(question)
+        return content_weights(words) if len(words) == pieces else None
 
     def _tokens(self, text: str) -> np.ndarray:
         return self.embedder.embed_tokens([text])[0]

@@ -11,9 +11,8 @@ A first question's search also aligns its best sentences word piece by word piec
 question about something the collection never mentions finds no sentence whose pieces match its
 own. The centre was set on squad-train (`python bench/abstain_data.py --set squad-train --out T
 && python bench/abstain_fit.py T`) so that its answerable questions are answered as often as
-before; SQuAD dev then abstains on 0.93 of its unanswerable
-questions instead of 0.88 (bench/RESULTS.md). Follow-up searches are not aligned and keep the
-formula above.
+before; SQuAD dev then abstains on 0.94 of its unanswerable questions instead of 0.88
+(bench/RESULTS.md). Follow-up searches are not aligned and keep the formula above.
 """
 
 from __future__ import annotations
