@@ -49,6 +49,8 @@ CONFIGS: dict[str, dict] = {
     "flush10k": {"batch_size": 10000, "sync_threshold": 10000},
     "sync100k": {"batch_size": 10000, "sync_threshold": 100000},
     "efc50": {"ef_construction": 50},
+    "efc200": {"ef_construction": 200},  # a better-connected graph, for recall at 1.5 M
+    "efc400": {"ef_construction": 400},
     "m12": {"max_neighbors": 12},
     "m12efc50": {"max_neighbors": 12, "ef_construction": 50},
     "flush10k_efc50": {"batch_size": 10000, "sync_threshold": 10000, "ef_construction": 50},

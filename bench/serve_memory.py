@@ -10,8 +10,9 @@ BM25 sentence and chunk indexes; Chroma's client, then its HNSW index (loaded by
 query); then answering `--questions` SQuAD dev questions (caches, candidates). Each row is the
 growth of VmRSS over the row before, and the peak (VmHWM) at the end. `--read-only` measures
 a reader (`citeqa --read-only serve`); either way questions go through the export and torch
-is not loaded. The parts are opened read-only either way. The BM25 postings are memory-mapped
-(vectorstore/mapped_npz.py): their rows count only the pages read so far.
+is not loaded. The parts are opened read-only either way. The BM25 postings stay in their
+files (vectorstore/mapped_npz.py): searches of the large segments read them with pread, so they
+count in the page cache, not here.
 """
 
 from __future__ import annotations

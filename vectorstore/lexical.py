@@ -23,7 +23,7 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_EN
 from scipy import sparse
 
-from vectorstore.mapped_npz import mapped_member
+from vectorstore.mapped_npz import MemberSlices, mapped_member
 
 K1 = 1.2
 B = 0.75
@@ -31,6 +31,9 @@ MAX_SEGMENTS = 8
 # segments of at least this many rows pick their best rows by MaxScore pruning (_contenders);
 # below it one pass over every row costs less (0.5 vs 1.0 ms a search at 15 k sentences)
 PRUNE_FROM_ROWS = 100_000
+# segments whose postings take at least this many bytes are read a posting at a time with
+# pread; smaller ones stay mapped (a pread per posting costs more than their few pages)
+PREAD_FROM_BYTES = 4 << 20
 FLOOR_SAMPLE = 4  # rows of the heaviest terms read for the floor, in multiples of top_k
 COPY_MAY_LACK = 0.15  # share of a sentence's terms a copy of it may lack (Jaccard 0.85)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -59,6 +62,9 @@ class _Segment:
     live: np.ndarray  # bool per row
     first_row: dict[str, int] | None = None  # article -> its first row (rows are contiguous)
     norm: tuple[float, np.ndarray] | None = None  # (average length, BM25 length norm per row)
+    # (row indices, term counts) read a posting at a time from the segment's file, for searches
+    # (vectorstore/mapped_npz.py); None for a segment held in memory
+    postings: tuple[MemberSlices, MemberSlices] | None = None
 
     def bury(self, dead: set[str] | None) -> _Segment:
         """Mark the rows of removed articles (the index's tombstones) as not live."""
@@ -100,12 +106,25 @@ class _Segment:
         if term >= self.counts.shape[1]:
             return _EMPTY
         begin, end = self.counts.indptr[term], self.counts.indptr[term + 1]
+        if self.postings is not None:
+            indices, data = self.postings
+            return indices.read(begin, end), data.read(begin, end)
         return self.counts.indices[begin:end], self.counts.data[begin:end]
 
     def length_norm(self, average: float) -> np.ndarray:
         if self.norm is None or self.norm[0] != average:
             self.norm = (average, (K1 * (1 - B + B * self.lengths / average)).astype(np.float32))
         return self.norm[1]
+
+
+@dataclass(frozen=True)
+class _QueryScores:
+    """One query's BM25 of every row per segment (None: no term of it is indexed), and the
+    rows holding each of its terms, read once for the scores and reused by the pruning."""
+
+    key: tuple[str, int]  # (query, the index's generation)
+    scores: list[np.ndarray | None]
+    holding: list[dict[int, np.ndarray]]
 
 
 def _kept(segment: _Segment, rows: np.ndarray, allowed: set[str] | None) -> np.ndarray:
@@ -193,7 +212,7 @@ class LexicalIndex:
             for i, term in enumerate(self._vocab_file.read_text("utf-8").splitlines()):
                 self._vocab[term] = i
         self._segments: list[_Segment] = []
-        self._last_scores: tuple[tuple[str, int], list[np.ndarray | None]] | None = None
+        self._last: _QueryScores | None = None
         self._generation = 0
         state = self._read_state()
         self._dead: dict[str, set[str]] = {k: set(v) for k, v in state.get("dead", {}).items()}
@@ -258,16 +277,18 @@ class LexicalIndex:
         self, query: str, top_k: int, allowed: set[str] | None = None
     ) -> list[tuple[str, int, float]]:
         """Best (article_id, number, score) rows; `allowed` limits the articles searched."""
-        scored = self.score_all(query)
+        scored = self._scored(query)
         by_weight: tuple[list[int], np.ndarray] | None = None  # only for large segments
         hits: list[tuple[str, int, float]] = []
-        for segment, scores in zip(self._segments, scored, strict=True):
+        for segment, scores, holding in zip(
+            self._segments, scored.scores, scored.holding, strict=True
+        ):
             if scores is None:
                 continue
             if len(scores) >= PRUNE_FROM_ROWS:
                 by_weight = by_weight or self._by_weight(query)
                 terms, weights = by_weight
-                postings = [segment.posting(term)[0] for term in terms]
+                postings = [holding[term] for term in terms]
                 rows = _contenders(segment, allowed, postings, weights, scores, top_k)
             else:
                 rows = _kept(segment, np.flatnonzero(scores > 0), allowed)
@@ -305,27 +326,34 @@ class LexicalIndex:
 
     def score_all(self, query: str) -> list[np.ndarray | None]:
         """BM25 of every row, per segment; a search asks this several times per question."""
+        return self._scored(query).scores
+
+    def _scored(self, query: str) -> _QueryScores:
         with self.lock:
             key = (query, self._generation)
-            if self._last_scores is None or self._last_scores[0] != key:
-                self._last_scores = (key, self._score_all_unlocked(query))
-            return self._last_scores[1]
+            if self._last is None or self._last.key != key:
+                self._last = self._score_all_unlocked(key)
+            return self._last
 
-    def _score_all_unlocked(self, query: str) -> list[np.ndarray | None]:
-        terms = [self._vocab[t] for t in set(tokenize(query)) if t in self._vocab]
-        results: list[np.ndarray | None] = []
+    def _score_all_unlocked(self, key: tuple[str, int]) -> _QueryScores:
+        terms = [self._vocab[t] for t in set(tokenize(key[0])) if t in self._vocab]
         if not terms or self._live_docs == 0:
-            return [None] * len(self._segments)
+            return _QueryScores(key, [None] * len(self._segments), [{} for _ in self._segments])
         weights = self._weights(terms)
+        results: list[np.ndarray | None] = []
+        holding: list[dict[int, np.ndarray]] = []
         for segment in self._segments:
             scores = np.zeros(len(segment.lengths), dtype=np.float32)
             norm = segment.length_norm(self._avg_length)
+            rows_of_term: dict[int, np.ndarray] = {}
             for term, weight in zip(terms, weights, strict=True):
                 rows, tf = segment.posting(term)
+                rows_of_term[term] = rows
                 if len(rows):
                     scores[rows] += _term_scores(weight, tf, norm[rows])
             results.append(scores)
-        return results
+            holding.append(rows_of_term)
+        return _QueryScores(key, results, holding)
 
     def _by_weight(self, query: str) -> tuple[list[int], np.ndarray]:
         """The query's known terms, lightest (most common) first, and their weights."""
@@ -509,10 +537,11 @@ class LexicalIndex:
         return _Segment(name, names, codes, numbers, counts, lengths, np.ones(len(codes), bool))
 
     def _load_segment(self, name: str) -> _Segment:
-        """A segment's term counts and row indices stay in its file, memory-mapped
-        (vectorstore/mapped_npz.py); the rest is read. Segments written before article codes
-        and uint16 counts (an id string per row, float32 counts) are converted as they load,
-        in memory; merges rewrite them in the new form."""
+        """A segment's term counts and row indices stay in its file: searches of a large segment
+        read a posting at a time from it, everything else maps it (vectorstore/mapped_npz.py);
+        the rest is read. Segments written before article codes and uint16 counts (an id string
+        per row, float32 counts) are converted as they load, in memory; merges rewrite them in
+        the new form."""
         path = self.folder / f"{name}.npz"
         with np.load(path) as z:
             data, indices = mapped_member(path, "data"), mapped_member(path, "indices")
@@ -529,6 +558,8 @@ class LexicalIndex:
             segment = _Segment(
                 name, names, codes, z["numbers"], _narrow(counts), z["lengths"], live
             )
+            if mapped and counts.indices.nbytes + counts.data.nbytes >= PREAD_FROM_BYTES:
+                segment.postings = (MemberSlices(path, "indices"), MemberSlices(path, "data"))
         return segment.bury(self._dead.get(name))
 
     def _read_state(self) -> dict:
