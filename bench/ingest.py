@@ -98,6 +98,9 @@ def main() -> None:
         print(json.dumps(side(paths)))
         return
     args = sys.argv[1:]
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     repeat = 1
     if args[:1] == ["--repeat"]:
         repeat, args = max(1, int(args[1])), args[2:]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from tests.store_invariants import FILTER_FIELDS
-from vectorstore.chroma_store import EF_SEARCH, SENTENCES, ChromaError
+from vectorstore.chroma_store import EF_CONSTRUCTION, EF_SEARCH, SENTENCES, ChromaError
 from vectorstore.ids import parse_vector_id
 from vectorstore.ingest import ingest_paths
 from vectorstore.settings import Settings
@@ -365,10 +365,12 @@ class StoreContract:
         assert again.model_name == embedder.name
 
     def test_collections_search_wider_than_chromas_default(self, store, make_store):
-        """ef_search 100 (Chroma's default) missed 2-17 % of the exact 10 nearest at 0.3-1.5 M
-        vectors; new collections get EF_SEARCH and a writer raises it on older ones."""
+        """Chroma's defaults (ef_construction 100, ef_search 100) missed 5-17 % of the exact 10
+        nearest at 1.5 M vectors; new collections are built and searched wider, and a writer
+        raises ef_search on older ones (their construction is fixed until rebuilt)."""
         collection = store._vectors.sentences
         assert collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+        assert collection.configuration["hnsw"]["ef_construction"] == EF_CONSTRUCTION > 100
         collection.modify(configuration={"hnsw": {"ef_search": 100}})  # as a 0.x store left it
         stored = store._vectors.client.get_collection(SENTENCES, embedding_function=None)
         assert stored.configuration["hnsw"]["ef_search"] == 100

@@ -27,13 +27,15 @@ from vectorstore.ids import parse_vector_id
 DEFAULT_COLLECTION = "citeqa"
 SENTENCES = f"{DEFAULT_COLLECTION}_sentences"  # the default collection name
 Where = dict[str, Any]
-# HNSW breadth of a query, read when Chroma loads the index. Measured by bench/chroma_settings.py
-# (bench/RESULTS.md): dense recall@10 against exact search at 300 k / 1.5 M vectors was
-# 0.979 / 0.826 with Chroma's default 100, 0.994 / 0.931 with 400 (+1.1 ms a query at 1.5 M),
-# 0.959 with 800 at 1.5 M (+2.7 ms). Construction settings stay Chroma's: lower ef_construction
-# or M saved <= 15 % of the upsert time and cost recall; flush and sync thresholds and the
-# upsert batch size did not move it.
-EF_SEARCH = 400
+# HNSW settings, measured by bench/chroma_settings.py (bench/RESULTS.md): dense recall@10 against
+# exact search at 1.5 M vectors was 0.948 with Chroma's construction (ef_construction 100) and
+# ef_search 400, 0.968 at ef_search 800; 0.989 / 0.993 with ef_construction 400. The better graph
+# costs 0.34 -> 0.79 ms an upsert row at 1.5 M (Chroma's share of a 100 k ingest stays under 40 %)
+# and +0.6 ms a query. ef_construction is fixed when a collection is made (older stores keep
+# theirs until rebuilt); ef_search is read when Chroma loads the index, and a writer raises it on
+# older collections. M, flush and sync thresholds and the upsert batch size did not help.
+EF_CONSTRUCTION = 400
+EF_SEARCH = 800
 
 
 def cosines(vector: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -126,7 +128,13 @@ class ChromaVectors:
             collection = self.client.get_or_create_collection(
                 name=name,
                 embedding_function=None,
-                configuration={"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}},
+                configuration={
+                    "hnsw": {
+                        "space": "cosine",
+                        "ef_construction": EF_CONSTRUCTION,
+                        "ef_search": EF_SEARCH,
+                    }
+                },
                 metadata={"citeqa": "1", "owner": owner} if owner else {"citeqa": "1"},
             )
         found = (collection.metadata or {}).get("owner")
