@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vectorstore import lexical
 from vectorstore.lexical import MAX_SEGMENTS, LexicalIndex, tokenize
 
 pytestmark = pytest.mark.unit
@@ -213,7 +214,17 @@ def test_segment_merge_keeps_results_identical_to_fresh_index(tmp_path):
             assert_same_hits(candidate.search(query, top_k=100), expected[query])
 
 
-def test_merge_with_tombstones_matches_fresh_index_of_live_rows(tmp_path):
+@pytest.mark.parametrize(
+    ("merge_block", "pread_from_bytes"), [(1 << 20, 4 << 20), (2, 4 << 20), (3, 0)]
+)
+def test_merge_with_tombstones_matches_fresh_index_of_live_rows(
+    tmp_path, monkeypatch, merge_block, pread_from_bytes
+):
+    """A merge copies a block of terms at a time (2-3 counts here: many blocks) from the
+    segments' maps or by pread, dropping removed rows; the result searches like a fresh index
+    and leaves no scratch files."""
+    monkeypatch.setattr(lexical, "MERGE_BLOCK", merge_block)
+    monkeypatch.setattr(lexical, "PREAD_FROM_BYTES", pread_from_bytes)
     folder = tmp_path / "incremental"
     index = LexicalIndex(folder)
     for i, row in enumerate(ROWS):
@@ -227,6 +238,43 @@ def test_merge_with_tombstones_matches_fresh_index_of_live_rows(tmp_path):
         assert candidate.article_ids() == {r[0] for r in live}
         for query in QUERIES:
             assert_same_hits(candidate.search(query, top_k=100), expected[query])
+    assert not list(folder.glob("*.merge-*")) and not list(folder.glob("*.tmp*"))
+
+
+@pytest.mark.parametrize("merge_block", [1 << 20, 5])
+def test_merged_postings_stay_in_term_order_when_segments_share_terms(
+    tmp_path, monkeypatch, merge_block
+):
+    """Later segments hold terms that earlier ones introduced: the merge must order each
+    block's counts by term, then row, across segments."""
+    monkeypatch.setattr(lexical, "MERGE_BLOCK", merge_block)
+    words = ["harbour", "ferry", "council", "budget", "flood", "river", "court", "jury"]
+    rows = [
+        (f"a{i}", 0, " ".join(words[(i * 3 + j) % len(words)] for j in range(4 + i % 3)))
+        for i in range(12)
+    ]
+    index = LexicalIndex(tmp_path / "incremental")
+    for row in rows:
+        index.add([row])
+    index.remove(["a4"])
+    live = [r for r in rows if r[0] != "a4"]
+    queries = [*words, "harbour jury", "flood river court"]
+    _, expected = _fresh_scores(tmp_path / "fresh", live, queries)
+    for candidate in (index, LexicalIndex(tmp_path / "incremental")):
+        for query in queries:
+            assert_same_hits(candidate.search(query, top_k=100), expected[query])
+
+
+def test_a_writer_removes_an_interrupted_merges_scratch_files(tmp_path):
+    folder = tmp_path / "lex"
+    LexicalIndex(folder).add(ROWS)
+    scratch = folder / "seg000042.merge-abc"
+    scratch.mkdir()
+    (scratch / "indices.npy").write_bytes(b"partial")
+    LexicalIndex(folder, read_only=True)
+    assert scratch.exists()  # a reader never deletes
+    LexicalIndex(folder)
+    assert not scratch.exists()
 
 
 def test_allowed_restricts_results(tmp_path):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,10 @@ PRUNE_FROM_ROWS = 100_000
 # segments whose postings take at least this many bytes are read a posting at a time with
 # pread; smaller ones stay mapped (a pread per posting costs more than their few pages)
 PREAD_FROM_BYTES = 4 << 20
+# a merge copies about this many term counts at a time into the new segment's file, so its
+# memory stays bounded whatever the segments' size (a whole-matrix merge of a 100 k store's
+# sentence segments took +544 MB at its peak)
+MERGE_BLOCK = 1 << 20
 FLOOR_SAMPLE = 4  # rows of the heaviest terms read for the floor, in multiples of top_k
 COPY_MAY_LACK = 0.15  # share of a sentence's terms a copy of it may lack (Jaccard 0.85)
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -105,7 +111,11 @@ class _Segment:
         than the segment."""
         if term >= self.counts.shape[1]:
             return _EMPTY
-        begin, end = self.counts.indptr[term], self.counts.indptr[term + 1]
+        return self.entries(int(self.counts.indptr[term]), int(self.counts.indptr[term + 1]))
+
+    def entries(self, begin: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row, count) of the stored entries begin:end, in term order: read from the file
+        where the segment is read that way, else from its map or memory."""
         if self.postings is not None:
             indices, data = self.postings
             return indices.read(begin, end), data.read(begin, end)
@@ -205,6 +215,8 @@ class LexicalIndex:
         self.folder = folder
         if not read_only:
             self.folder.mkdir(parents=True, exist_ok=True)
+            for scratch in self.folder.glob("seg*.merge-*"):  # a merge that was interrupted
+                shutil.rmtree(scratch, ignore_errors=True)
         self.lock = threading.RLock()  # searches and writes may come from different threads
         self._vocab_file = folder / "vocab.txt"
         self._vocab: dict[str, int] = {}
@@ -491,25 +503,104 @@ class LexicalIndex:
         self._avg_length = total_length / live if live else 1.0
 
     def _merge_if_needed(self) -> None:
+        """Merge the smaller half of the segments into one, without their removed rows."""
         if len(self._segments) <= MAX_SEGMENTS:
             return
         by_size = sorted(self._segments, key=lambda s: len(s.lengths))
         small = by_size[: len(by_size) // 2 + 1]
-        width = len(self._vocab)
-        counts = sparse.vstack([_widen(s.counts[s.live], width) for s in small], format="csc")
         names = np.unique(np.concatenate([s.names for s in small]))
         codes = [np.searchsorted(names, s.names).astype(np.int32)[s.codes[s.live]] for s in small]
-        merged = self._write_segment(
+        merged = self._write_merged(
+            small,
             names,
             np.concatenate(codes),
             np.concatenate([s.numbers[s.live] for s in small]),
-            counts,
+            np.concatenate([s.lengths[s.live] for s in small]).astype(np.float32),
         )
         keep = [s for s in self._segments if s not in small]
         self._segments = [*keep, merged]
         self._write_state()
         for segment in small:
             (self.folder / f"{segment.name}.npz").unlink(missing_ok=True)
+
+    def _write_merged(
+        self,
+        small: list[_Segment],
+        names: np.ndarray,
+        codes: np.ndarray,
+        numbers: np.ndarray,
+        lengths: np.ndarray,
+    ) -> _Segment:
+        """One segment of `small`'s live rows, in their order, written a block of terms at a
+        time: each block's counts are read from the segments (pread or their maps) into
+        scratch files beside the index, which np.savez then copies in chunks."""
+        width = len(self._vocab)
+        starts, row = [], 0  # each segment's row -> its row in the merged segment (-1: removed)
+        for segment in small:
+            starts.append(np.where(segment.live, np.cumsum(segment.live) - 1 + row, -1))
+            row += int(segment.live.sum())
+        total = sum(int(s.counts.indptr[-1]) for s in small)
+        by_term = np.zeros(width + 1, dtype=np.int64)  # entries up to each term, all segments
+        for segment in small:
+            indptr = np.asarray(segment.counts.indptr, dtype=np.int64)
+            by_term[: len(indptr)] += indptr
+            by_term[len(indptr) :] += indptr[-1]
+        cuts = np.unique(np.searchsorted(by_term, np.arange(0, total, MERGE_BLOCK), "right") - 1)
+        bounds = [*(int(c) for c in cuts if 0 < c < width), width]
+        held = np.zeros(width, dtype=np.int64)  # live entries per term
+        state = self._read_state()
+        number = int(state.get("next", 0))
+        name = f"seg{number:06d}"
+        self._write_json(self.folder / "state.json", {**state, "next": number + 1})
+        with tempfile.TemporaryDirectory(dir=self.folder, prefix=f"{name}.merge-") as scratch:
+            size = max(total, 1)
+            rows_out = np.lib.format.open_memmap(
+                Path(scratch) / "indices.npy", "w+", np.int32, (size,)
+            )
+            counts_out = np.lib.format.open_memmap(
+                Path(scratch) / "data.npy", "w+", np.uint16, (size,)
+            )
+            written, first = 0, 0
+            for last in bounds:
+                rows, terms, counts = [], [], []
+                for segment, new_row in zip(small, starts, strict=True):
+                    indptr = segment.counts.indptr
+                    a, b = min(first, len(indptr) - 1), min(last, len(indptr) - 1)
+                    if a == b:
+                        continue
+                    old_rows, old_counts = segment.entries(int(indptr[a]), int(indptr[b]))
+                    term = np.repeat(np.arange(a, b, dtype=np.int32), np.diff(indptr[a : b + 1]))
+                    mapped = new_row[old_rows]
+                    alive = mapped >= 0
+                    rows.append(mapped[alive].astype(np.int32))
+                    terms.append(term[alive])
+                    counts.append(np.asarray(old_counts[alive], dtype=np.uint16))
+                if rows:
+                    term = np.concatenate(terms)
+                    order = np.argsort(term, kind="stable")  # by term, then row (segment order)
+                    n = len(order)
+                    rows_out[written : written + n] = np.concatenate(rows)[order]
+                    counts_out[written : written + n] = np.concatenate(counts)[order]
+                    held[first:last] = np.bincount(term - first, minlength=last - first)
+                    written += n
+                first = last
+            wide = written >= np.iinfo(np.int32).max
+            indptr = np.concatenate([[0], np.cumsum(held)]).astype(np.int64 if wide else np.int32)
+            tmp = self.folder / f"{name}.tmp.npz"
+            np.savez(
+                tmp,
+                names=names,
+                codes=codes,
+                numbers=numbers,
+                data=counts_out[:written],
+                indices=rows_out[:written],
+                indptr=indptr,
+                shape=np.array((len(codes), width)),
+                lengths=lengths,
+            )
+            del rows_out, counts_out
+        os.replace(tmp, self.folder / f"{name}.npz")
+        return self._load_segment(name)
 
     def _write_segment(
         self, names: np.ndarray, codes: np.ndarray, numbers: np.ndarray, counts: sparse.csc_matrix
