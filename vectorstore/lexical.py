@@ -548,10 +548,7 @@ class LexicalIndex:
         cuts = np.unique(np.searchsorted(by_term, np.arange(0, total, MERGE_BLOCK), "right") - 1)
         bounds = [*(int(c) for c in cuts if 0 < c < width), width]
         held = np.zeros(width, dtype=np.int64)  # live entries per term
-        state = self._read_state()
-        number = int(state.get("next", 0))
-        name = f"seg{number:06d}"
-        self._write_json(self.folder / "state.json", {**state, "next": number + 1})
+        name = self._next_segment_name()
         with tempfile.TemporaryDirectory(dir=self.folder, prefix=f"{name}.merge-") as scratch:
             size = max(total, 1)
             rows_out = np.lib.format.open_memmap(
@@ -586,9 +583,8 @@ class LexicalIndex:
                 first = last
             wide = written >= np.iinfo(np.int32).max
             indptr = np.concatenate([[0], np.cumsum(held)]).astype(np.int64 if wide else np.int32)
-            tmp = self.folder / f"{name}.tmp.npz"
-            np.savez(
-                tmp,
+            self._save_segment(
+                name,
                 names=names,
                 codes=codes,
                 numbers=numbers,
@@ -599,22 +595,29 @@ class LexicalIndex:
                 lengths=lengths,
             )
             del rows_out, counts_out
-        os.replace(tmp, self.folder / f"{name}.npz")
         return self._load_segment(name)
+
+    def _next_segment_name(self) -> str:
+        """A new segment's file name; the counter is saved first so no two writes share it."""
+        state = self._read_state()
+        number = int(state.get("next", 0))
+        self._write_json(self.folder / "state.json", {**state, "next": number + 1})
+        return f"seg{number:06d}"
+
+    def _save_segment(self, name: str, **arrays: np.ndarray) -> None:
+        """Write under a temporary name and rename: a reader never sees half a segment."""
+        tmp = self.folder / f"{name}.tmp.npz"
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]  # numpy types **kwds as its allow_pickle flag
+        os.replace(tmp, self.folder / f"{name}.npz")
 
     def _write_segment(
         self, names: np.ndarray, codes: np.ndarray, numbers: np.ndarray, counts: sparse.csc_matrix
     ) -> _Segment:
-        state = self._read_state()
-        number = int(state.get("next", 0))
-        name = f"seg{number:06d}"
-        state["next"] = number + 1
-        self._write_json(self.folder / "state.json", {**state, "next": number + 1})
+        name = self._next_segment_name()
         lengths = np.asarray(counts.sum(axis=1)).ravel().astype(np.float32)
         counts = _narrow(counts)
-        tmp = self.folder / f"{name}.tmp.npz"
-        np.savez(
-            tmp,
+        self._save_segment(
+            name,
             names=names,
             codes=codes,
             numbers=numbers,
@@ -624,7 +627,6 @@ class LexicalIndex:
             shape=np.array(counts.shape),
             lengths=lengths,
         )
-        os.replace(tmp, self.folder / f"{name}.npz")
         return _Segment(name, names, codes, numbers, counts, lengths, np.ones(len(codes), bool))
 
     def _load_segment(self, name: str) -> _Segment:
