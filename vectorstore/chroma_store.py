@@ -98,9 +98,9 @@ class ChromaVectors:
         self.write_seconds = 0.0  # time spent in Chroma's upserts (bench/scale.py reports it)
         self.where = url or str(path)
         self.read_only = read_only
+        self._owner = owner
         self.sentences = self._collection(f"{collection}_sentences", owner)
         self._legacy_chunks = f"{collection}_chunks"
-        self._owner = owner
 
     def close(self) -> None:
         """Release an embedded Chroma. Chroma keeps one in-memory index per folder per process;
@@ -180,6 +180,12 @@ class ChromaVectors:
                 return
             yield page
             offset += len(page["ids"])
+
+    def recreate_sentences(self) -> None:
+        """Drop the sentence collection and make it again, empty (its index was torn)."""
+        name = self.sentences.name
+        self.client.delete_collection(name=name)
+        self.sentences = self._collection(name, self._owner)
 
     def drop_legacy_chunks(self) -> None:
         if self._legacy_collection() is not None:

@@ -97,6 +97,9 @@ class Manifest:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
+    def delete_meta(self, key: str) -> None:
+        self._db.execute("DELETE FROM meta WHERE key=?", (key,))
+
     def generation(self) -> int:
         """Bumped by every commit that adds or removes articles: read-only processes compare
         it to know when to reload (ArticleStore.refresh)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +27,7 @@ from vectorstore.chroma_store import ChromaVectors, VectorHit, Where, cosines
 from vectorstore.dates import as_utc
 from vectorstore.embed import Embedder
 from vectorstore.errors import CiteqaError
+from vectorstore.hnsw_files import torn_indexes
 from vectorstore.ids import parse_vector_id, sentence_id
 from vectorstore.lexical import LexicalIndex
 from vectorstore.manifest import Manifest
@@ -38,6 +41,9 @@ from vectorstore.types import (
     SentenceRow,
     StoredArticle,
 )
+
+# manifest meta key: set while the sentence vectors are made again after a torn index
+REBUILD_VECTORS = "rebuild_vectors"
 
 
 class StoreError(RuntimeError, CiteqaError):
@@ -168,7 +174,10 @@ class ArticleStore:
             self._check_model(model_name, dimension)
             self.store_id = self._store_id()
             self._chroma_lock = ReadWriteLock()  # a reader reopens Chroma between queries
+            self._discard_torn_index()
             self._vectors = self._open_vectors()
+            if self.vectors_missing and not self.read_only:
+                self._vectors.recreate_sentences()  # again after a rebuild cut short
             self._generation = self._manifest.generation()
             self._bm25_sentences, self._bm25_chunks = self._open_bm25()
             self.model_name = model_name
@@ -184,6 +193,8 @@ class ArticleStore:
             raise
 
     def _open_vectors(self) -> ChromaVectors:
+        if self.read_only and not self.settings.chroma_url:
+            self._refuse_torn_index()
         return ChromaVectors(
             path=None if self.settings.chroma_url else self.home / "chroma",
             url=self.settings.chroma_url,
@@ -191,6 +202,98 @@ class ArticleStore:
             owner=self.store_id,
             read_only=self.read_only,
         )
+
+    def _discard_torn_index(self) -> None:
+        """A writer removes an embedded Chroma index a killed process left torn (loading it
+        would crash this process: vectorstore/hnsw_files.py) and records that every sentence
+        vector must be made again; `open_store` does that with the model. The record is
+        written first, so a process killed in between finds it and finishes the job."""
+        if self.read_only or self.settings.chroma_url:
+            return
+        torn = torn_indexes(self.home / "chroma")
+        if not torn:
+            return
+        reasons = "; ".join(f"{t.folder.name}: {t.reason}" for t in torn)
+        self._manifest.set_meta(REBUILD_VECTORS, reasons)
+        for index in torn:
+            shutil.rmtree(index.folder)
+        print(
+            f"citeqa: the vector index in {self.home / 'chroma'} was left half-written by a "
+            f"process that was killed ({reasons}); it was removed and the sentence vectors "
+            "are made again from the stored articles",
+            file=sys.stderr,
+        )
+
+    def _refuse_torn_index(self, attempts: int = 10) -> None:
+        """A reader cannot rebuild a torn index (the writer does, on its next open) and must not
+        load it: it says so instead. The files are looked at again for a while first, since a
+        writer's flush in progress looks torn until it ends."""
+        for attempt in range(attempts):
+            torn = torn_indexes(self.home / "chroma")
+            if not torn:
+                return
+            if attempt < attempts - 1:
+                time.sleep(0.2)
+        raise StoreError(
+            f"the vector index in {self.home / 'chroma'} was left half-written by a process that "
+            f"was killed ({torn[0].folder.name}: {torn[0].reason}); open the store once for "
+            "writing (citeqa ingest, or citeqa serve without --read-only) to rebuild it"
+        )
+
+    @property
+    def vectors_missing(self) -> bool:
+        """Whether the sentence vectors are being made again (see `_discard_torn_index`)."""
+        return self._manifest.get_meta(REBUILD_VECTORS) is not None
+
+    def rebuild_vectors(self, embedder: Embedder, batch: int = 2048) -> int:
+        """Embed every stored sentence again into the (new, empty) sentence collection.
+
+        Each article's sentences are cut from its stored text as the manifest records them and
+        upserted with the same ids and filter fields an ingest gives them; returns the count."""
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self._writable()
+        articles = self._manifest.list_articles()
+        total = sum(a.sentences for a in articles)
+        done = 0
+        with Progress(
+            TextColumn("rebuilding sentence vectors"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as progress:
+            task = progress.add_task("vectors", total=total)
+            group: list[StoredArticle] = []
+            for number, article in enumerate(articles):
+                group.append(article)
+                if sum(a.sentences for a in group) < batch and number < len(articles) - 1:
+                    continue
+                ids, texts, metas = [], [], []
+                stored = self._manifest.texts([a.id for a in group])
+                keys = [(a.id, i) for a in group for i in range(a.sentences)]
+                rows = self._manifest.sentence_rows(keys)
+                for a in group:
+                    for i in range(a.sentences):
+                        row = rows[(a.id, i)]
+                        ids.append(sentence_id(a.id, i))
+                        texts.append(stored[a.id][row.start : row.end])
+                        metas.append(_filter_metadata(a))
+                vectors = embedder.embed_documents(texts)
+                self._vectors.add(self._vectors.sentences, ids, vectors, metas)
+                done += len(ids)
+                progress.update(task, completed=done)
+                group = []
+        self._manifest.delete_meta(REBUILD_VECTORS)
+        return done
 
     def _open_bm25(self) -> tuple[LexicalIndex, LexicalIndex]:
         """Both BM25 fields; a reader retries when the writer merged segments meanwhile."""
@@ -616,10 +719,18 @@ def _published_after(first: Article, second: Article) -> bool:
 
 
 def open_store(settings: Settings, embedder: Embedder) -> ArticleStore:
-    return ArticleStore(settings, embedder.name, embedder.dimension)
+    """Open a store; a writer first makes again the vectors of a torn index."""
+    store = ArticleStore(settings, embedder.name, embedder.dimension)
+    if store.vectors_missing and not store.read_only:
+        try:
+            store.rebuild_vectors(embedder)
+        except BaseException:
+            store.close()
+            raise
+    return store
 
 
-def _filter_metadata(article: Article) -> dict[str, Any]:
+def _filter_metadata(article: Article | StoredArticle) -> dict[str, Any]:
     return {
         "article_id": article.id,
         "published_ts": int(article.published.timestamp()) if article.published else -1,
