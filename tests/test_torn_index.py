@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.store_invariants import Reference, check_store, council
+from tests.store_invariants import Reference, check_store, chroma_rows, council
 from vectorstore.hnsw_files import index_problem, torn_indexes
 from vectorstore.ingest import ingest_paths
 from vectorstore.store import REBUILD_VECTORS, ArticleStore, StoreError, open_store
@@ -42,6 +42,11 @@ def replace_home(home: Path):
     from vectorstore.settings import Settings
 
     return Settings(home=home)
+
+
+def chroma_rows_of(home: Path, embedder) -> list:
+    with ArticleStore(replace_home(home), embedder.name, embedder.dimension) as store:
+        return chroma_rows(store._vectors.sentences)
 
 
 def index_folder(home: Path) -> Path:
@@ -141,6 +146,7 @@ def test_each_tear_is_named(built, tmp_path, tear):
 )
 def test_writer_rebuilds_a_torn_index(built, tmp_path, embedder, capfd, tear):
     home, expected = copy_of(built[0], tmp_path), built[1]
+    before = sorted((i, m) for i, _, m in chroma_rows_of(home, embedder))
     folder = index_folder(home)
     TEARS[tear](folder)
     settings = replace_home(home)
@@ -149,6 +155,8 @@ def test_writer_rebuilds_a_torn_index(built, tmp_path, embedder, capfd, tear):
         assert store._manifest.get_meta(REBUILD_VECTORS) is None
         check_store(store, expected, Reference(embedder))
         assert torn_indexes(home / "chroma") == []
+        # the same rows with the same filter fields (dates, sources) as the ingest gave them
+        assert sorted((i, m) for i, _, m in chroma_rows(store._vectors.sentences)) == before
         # the rebuilt vectors answer: each probed sentence finds itself first
         for article_id in list(expected)[:20:4]:
             text = expected[article_id]

@@ -273,9 +273,11 @@ class ArticleStore:
         ) as progress:
             task = progress.add_task("vectors", total=total)
             group: list[StoredArticle] = []
+            held = 0  # sentences in `group`
             for number, article in enumerate(articles):
                 group.append(article)
-                if sum(a.sentences for a in group) < batch and number < len(articles) - 1:
+                held += article.sentences
+                if held < batch and number < len(articles) - 1:
                     continue
                 ids, texts, metas = [], [], []
                 stored = self._manifest.texts([a.id for a in group])
@@ -291,7 +293,7 @@ class ArticleStore:
                 self._vectors.add(self._vectors.sentences, ids, vectors, metas)
                 done += len(ids)
                 progress.update(task, completed=done)
-                group = []
+                group, held = [], 0
         self._manifest.delete_meta(REBUILD_VECTORS)
         return done
 
