@@ -76,7 +76,7 @@ def test_a_chunked_ingest_stores_what_one_chunk_would(tmp_path, embedder, monkey
 
 @pytest.mark.unit
 def test_the_terminal_bar_of_a_counter_named_again_grows():
-    from ui.cli.progress import RichProgress
+    from vectorstore.progress import RichProgress
 
     with RichProgress(enabled=False) as progress:
         first = progress.task("sentences embedded", 10)

@@ -10,6 +10,7 @@ torn index and makes every sentence vector again, while a reader refuses it with
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from tests.store_invariants import Reference, check_store, chroma_rows, council
 from vectorstore.hnsw_files import index_problem, torn_indexes
 from vectorstore.ingest import ingest_paths
+from vectorstore.settings import Settings
 from vectorstore.store import REBUILD_VECTORS, ArticleStore, StoreError, open_store
 
 pytestmark = pytest.mark.integration
@@ -31,21 +33,19 @@ def build(home: Path, folder: Path, embedder, articles: int = ARTICLES) -> dict[
     folder.mkdir()
     for number in range(articles):
         council(number).write(folder)
-    settings = replace_home(home)
+    settings = settings_for(home)
     with open_store(settings, embedder) as store:
         report = ingest_paths(store, embedder, [folder])
         assert not report.failed
         return {a.id: store.text(a.id) or "" for a in store.list_articles()}
 
 
-def replace_home(home: Path):
-    from vectorstore.settings import Settings
-
+def settings_for(home: Path) -> Settings:
     return Settings(home=home)
 
 
 def chroma_rows_of(home: Path, embedder) -> list:
-    with ArticleStore(replace_home(home), embedder.name, embedder.dimension) as store:
+    with ArticleStore(settings_for(home), embedder.name, embedder.dimension) as store:
         return chroma_rows(store._vectors.sentences)
 
 
@@ -100,8 +100,6 @@ def built(tmp_path_factory, embedder) -> tuple[Path, dict[str, str]]:
 
 
 def copy_of(built_home: Path, tmp_path: Path) -> Path:
-    import shutil
-
     home = tmp_path / "home"
     shutil.copytree(built_home, home)
     (home / "citeqa.lock").unlink(missing_ok=True)
@@ -149,7 +147,7 @@ def test_writer_rebuilds_a_torn_index(built, tmp_path, embedder, capfd, tear):
     before = sorted((i, m) for i, _, m in chroma_rows_of(home, embedder))
     folder = index_folder(home)
     TEARS[tear](folder)
-    settings = replace_home(home)
+    settings = settings_for(home)
     with open_store(settings, embedder) as store:
         assert not store.vectors_missing
         assert store._manifest.get_meta(REBUILD_VECTORS) is None
@@ -174,7 +172,7 @@ def test_a_rebuild_cut_short_is_finished_by_the_next_writer(built, tmp_path, emb
     """The record is written before the index goes: a writer killed while rebuilding leaves it,
     and the next writer starts the collection again and makes every vector."""
     home, expected = copy_of(built[0], tmp_path), built[1]
-    settings = replace_home(home)
+    settings = settings_for(home)
     with ArticleStore(settings, embedder.name, embedder.dimension) as store:
         store._manifest.set_meta(REBUILD_VECTORS, "killed while rebuilding")
         store._vectors.sentences.delete(ids=[f"{next(iter(expected))}:s0"])  # a partial state
@@ -187,7 +185,7 @@ def test_a_reader_refuses_a_torn_index_and_leaves_it(built, tmp_path, embedder):
     home = copy_of(built[0], tmp_path)
     folder = index_folder(home)
     TEARS["link lists cut"](folder)
-    settings = replace(replace_home(home), read_only=True)
+    settings = replace(settings_for(home), read_only=True)
     with pytest.raises(StoreError, match=r"half-written.*open the store once for writing"):
         ArticleStore(settings, embedder.name, embedder.dimension)
     assert folder.is_dir() and index_problem(folder)

@@ -24,6 +24,7 @@ import pickletools
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 # version, offsetLevel0, max_elements, cur_element_count, size_data_per_element, label_offset,
 # offsetData, maxlevel, enterpoint_node, maxM, maxM0, M, mult, ef_construction
@@ -98,11 +99,13 @@ def index_problem(folder: Path) -> str | None:
     if not (folder / _METADATA).is_file():
         return None
     with (folder / _METADATA).open("rb") as pickle:
-        first = pickle.read(1)
-        pickle.seek(-1, 2) if first else None
-        if first != b"\x80" or pickle.read(1) != b".":  # a pickle's PROTO opcode ... its STOP
+        if pickle.read(1) != b"\x80":  # a pickle starts with its PROTO opcode...
             return "index_metadata.pickle is cut short"
-    added = _elements_added(folder / _METADATA)
+        pickle.seek(-1, 2)
+        if pickle.read(1) != b".":  # ...and ends with STOP
+            return "index_metadata.pickle is cut short"
+        pickle.seek(0)
+        added = _elements_added(pickle)
     if added is not None and added != count:
         return (
             f"header.bin counts {count:,} elements, index_metadata.pickle {added:,}: the flush "
@@ -111,19 +114,18 @@ def index_problem(folder: Path) -> str | None:
     return None
 
 
-def _elements_added(path: Path) -> int | None:
+def _elements_added(file: BinaryIO) -> int | None:
     """`total_elements_added` from the head of Chroma's metadata pickle, read opcode by opcode
     (nothing is unpickled, nothing past it is read); None where the file is laid out otherwise.
     The pickle is written last in a flush, so a header ahead of it was cut mid-flush."""
-    with path.open("rb") as file:
-        key = None
-        for number, (op, arg, _) in enumerate(pickletools.genops(file)):
-            if key == "total_elements_added" and isinstance(arg, int):
-                return arg
-            if "UNICODE" in op.name:
-                key = arg
-            elif not op.name.endswith(("PUT", "MEMOIZE")):
-                key = None
-            if number > 64:
-                break
+    key = None
+    for number, (op, arg, _) in enumerate(pickletools.genops(file)):
+        if key == "total_elements_added" and isinstance(arg, int):
+            return arg
+        if "UNICODE" in op.name:
+            key = arg
+        elif not op.name.endswith(("PUT", "MEMOIZE")):
+            key = None
+        if number > 64:
+            break
     return None

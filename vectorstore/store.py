@@ -250,28 +250,13 @@ class ArticleStore:
 
         Each article's sentences are cut from its stored text as the manifest records them and
         upserted with the same ids and filter fields an ingest gives them; returns the count."""
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from vectorstore.progress import RichProgress  # rich only when there is a rebuild
 
         self._writable()
         articles = self._manifest.list_articles()
-        total = sum(a.sentences for a in articles)
         done = 0
-        with Progress(
-            TextColumn("rebuilding sentence vectors"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        ) as progress:
-            task = progress.add_task("vectors", total=total)
+        with RichProgress() as progress:
+            advance = progress.task("vectors rebuilt", sum(a.sentences for a in articles))
             group: list[StoredArticle] = []
             held = 0  # sentences in `group`
             for number, article in enumerate(articles):
@@ -289,10 +274,9 @@ class ArticleStore:
                         ids.append(sentence_id(a.id, i))
                         texts.append(stored[a.id][row.start : row.end])
                         metas.append(_filter_metadata(a))
-                vectors = embedder.embed_documents(texts)
+                vectors = embedder.embed_documents(texts, progress=advance)
                 self._vectors.add(self._vectors.sentences, ids, vectors, metas)
                 done += len(ids)
-                progress.update(task, completed=done)
                 group, held = [], 0
         self._manifest.delete_meta(REBUILD_VECTORS)
         return done

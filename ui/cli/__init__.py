@@ -91,7 +91,7 @@ def ingest(
 ) -> None:
     """Add articles from files and folders (.txt .md .html .json .jsonl), article URLs,
     and RSS/Atom feeds (URLs, or .rss .atom .xml files)."""
-    from ui.cli.progress import RichProgress
+    from vectorstore.progress import RichProgress
 
     policy = _fetch_policy(ctx, allow_private, delay)
     with _assistant(ctx) as assistant, RichProgress(enabled=not quiet) as progress:
@@ -363,7 +363,7 @@ def serve(
     """Open the chat in the browser (Gradio)."""
     from qa.llm import chat_model_from_spec
     from ui.app import serve as serve_app
-    from ui.cli.progress import RichProgress
+    from vectorstore.progress import RichProgress
 
     credentials = None
     if auth:

@@ -58,7 +58,7 @@ def eval_command(
     """
     from qa.eval.evaluate import run_eval
     from qa.eval.report import print_report
-    from ui.cli.progress import RichProgress
+    from vectorstore.progress import RichProgress
 
     if more and not corpus:
         raise click.UsageError(f"unexpected argument {more[0]!r} (corpus paths need --corpus)")

@@ -1,4 +1,5 @@
-"""Terminal progress for long operations (rich), matching vectorstore.ingest.Progress."""
+"""Terminal progress for long operations (rich), matching vectorstore.ingest.Progress: the
+CLI's ingest and eval, and a store rebuilding its vectors (vectorstore/store.py)."""
 
 from __future__ import annotations
 
