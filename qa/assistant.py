@@ -369,9 +369,6 @@ class Assistant:
         head = list(evidence[:TOP_N])
         if len(head) < 2:
             return tuple(evidence)
-        started = time.perf_counter()
-        passages = [passage(e.title, e.sentence) for e in head]
-        reading = self._read_pool.map(self._reader_score(query), passages) if self.reader else None
         bonus = np.zeros(len(head))
         if self.aligner is not None:
             # sentences that "latest" moved up were not among those the search aligned
@@ -379,9 +376,21 @@ class Assistant:
             known = {**aligned, **self.searcher.align(query, missing)}
             scores = [known[(e.article_id, e.sentence_index)] for e in head]
             bonus += self.aligner.weight * np.asarray(scores)
-        if reading is not None and self.reader is not None:
-            bonus += self.reader.meta.weight * np.fromiter(reading, dtype=np.float64)
+        if self.reader is not None:
+            started = time.perf_counter()
+            # only the sentences the reader could still put first are read (one pair a task)
+            mask = self.reader.meta.within_reach(np.array([e.score for e in head]) + bonus)
+            passages = [passage(e.title, e.sentence) for e, m in zip(head, mask, strict=True) if m]
+            read = np.zeros(0)
+            if len(passages) > 1:
+                read = np.fromiter(
+                    self._read_pool.map(self._reader_score(query), passages), dtype=np.float64
+                )
+            else:
+                mask = np.zeros(len(head), dtype=bool)  # the best alone in reach: it stays first
+            bonus += self.reader.meta.bonus(read, mask)
             timings["read_ms"] = elapsed_ms(started)
+            timings["read_pairs"] = len(read)
         return tuple(reorder_head(evidence, bonus))
 
     def _reader_score(self, query: str) -> Callable[[str], float]:

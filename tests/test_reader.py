@@ -9,6 +9,7 @@ answers only).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -40,6 +41,52 @@ def test_the_packaged_reader_matches_its_sidecar():
     record = json.loads(sidecar(PACKAGED_READER).read_text())
     assert record["cv"]["by"] == "article" and record["seed"] == 13
     assert "squad-train" in record["training"]["data"]
+    assert meta.score_range is not None and meta.score_range[0] < 0 < meta.score_range[1]
+    assert f"--layers {record['layers']}" in record["command"]
+
+
+def _with_scores(evidence, scores):
+    return [replace(e, score=s) for e, s in zip(evidence, scores, strict=True)]
+
+
+@pytest.mark.unit
+def test_sentences_out_of_reach_are_not_read_and_stay_below(monkeypatch):
+    """A sentence further below the best than weight x the score range cannot be put first
+    by the reader: it is not read, and keeps its place below the ones that were."""
+    reader = packaged_reader()
+    low, high = reader.meta.score_range or (0.0, 0.0)
+    reach = reader.meta.weight * (high - low)
+    evidence = _with_scores(_evidence(6), [1.0, 1.0 - reach / 2, -5.0, -5.1, -5.2, -5.3])
+    read: list[str] = []
+    real = reader.scores
+
+    def spy(question, passages):
+        read.extend(passages)
+        return real(question, passages)
+
+    monkeypatch.setattr(reader, "scores", spy)
+    reordered = reader.reorder(QUESTION, evidence)
+    assert read == [passage(e.title, e.sentence) for e in evidence[:2]]
+    assert {e.sentence for e in reordered[:2]} == {e.sentence for e in evidence[:2]}
+    assert [e.sentence for e in reordered[2:]] == [e.sentence for e in evidence[2:]]
+
+
+@pytest.mark.unit
+def test_reading_only_what_is_in_reach_puts_first_what_reading_all_would():
+    reader = packaged_reader()
+    everything = copy.copy(reader)
+    everything.meta = replace(reader.meta, score_range=None)
+    rng = np.random.default_rng(7)
+    low, high = reader.meta.score_range or (0.0, 0.0)
+    span = reader.meta.weight * (high - low)
+    skipped = 0
+    for _ in range(60):
+        scores = sorted(rng.uniform(0, 2.5 * span, size=5), reverse=True)
+        evidence = _with_scores(_evidence(5), scores)
+        skipped += int(not reader.meta.within_reach(np.array(scores)).all())
+        first = reader.reorder(QUESTION, evidence)[0].sentence
+        assert first == everything.reorder(QUESTION, evidence)[0].sentence, scores
+    assert skipped > 10  # the draws did leave sentences unread
 
 
 @pytest.mark.unit

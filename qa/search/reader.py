@@ -2,12 +2,14 @@
 
 The retrieval signals score a sentence and the question apart (a cosine, shared words), so
 within the right article they often put first a sentence that repeats the question's words over
-the one that answers it (bench/RESULTS.md, misses by shape). The reader is a small cross-encoder:
-the first layers of the packaged all-MiniLM-L6-v2 with a scoring head, fine-tuned on
+the one that answers it (bench/RESULTS.md, misses by shape). The reader is a cross-encoder:
+the six layers of the packaged all-MiniLM-L6-v2 with a scoring head, fine-tuned on
 squad-train only (`python bench/train_reader.py`, fixed seed, folds by article), exported to
 ONNX with int8 weights (`reader_model.onnx`) and run with onnxruntime, so answering needs no
 torch. The assistant (qa/assistant.py) lets it reorder an extractive answer's first `top_n`
-sentences by `ranker score + weight × reader score`; the rest keep their order below them.
+sentences by `ranker score + alignment bonus + weight × reader score`; the rest keep their
+order below them. Only the sentences the reader could still put first are read (`within_reach`):
+that reads about 3 of 5 pairs on squad-train and never changes the first sentence.
 Abstention is decided before, on the ranker's best sentence, as it was calibrated.
 
 The model's sidecar `reader_model.meta.json` records its sha256 (checked before use: a changed
@@ -44,6 +46,26 @@ class ReaderMeta:
     max_tokens: int  # question and sentence together, in word pieces
     top_n: int  # how many of the evidence's first sentences the reader reorders
     weight: float  # reader score's weight beside the ranker's score
+    # the lowest and highest score the model gave squad-train's candidates: scores are held to
+    # it, so a sentence further than weight x (high - low) below the best cannot overtake it
+    # and is not read (None: every sentence of the head is read)
+    score_range: tuple[float, float] | None = None
+
+    def within_reach(self, scores: np.ndarray) -> np.ndarray:
+        """Which sentences the reader's bonus could still put first, given their scores
+        before it: reading only these leaves the first sentence as reading all would."""
+        if self.score_range is None or not len(scores):
+            return np.ones(len(scores), dtype=bool)
+        low, high = self.score_range
+        return scores >= scores.max() - self.weight * (high - low)
+
+    def bonus(self, read: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """weight x score for the sentences read (held to the range), weight x the lowest
+        score for those left unread, which keeps them in their order below."""
+        low, high = self.score_range or (-np.inf, np.inf)
+        full = np.full(len(mask), low if np.isfinite(low) else 0.0, dtype=np.float64)
+        full[mask] = np.clip(read, low, high)
+        return self.weight * full
 
 
 def sidecar(model: Path) -> Path:
@@ -59,9 +81,19 @@ def read_meta(model: Path) -> ReaderMeta:
             max_tokens=int(data["max_tokens"]),
             top_n=int(data["top_n"]),
             weight=float(data["weight"]),
+            score_range=_score_range(data.get("score_range")),
         )
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ReaderModelError(f"{path}: cannot read the reader's settings ({err})") from None
+
+
+def _score_range(value: object) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    low, high = (float(x) for x in value)  # type: ignore[attr-defined]
+    if not low < high:
+        raise ValueError(f"score_range {value!r} is not [low, high]")
+    return low, high
 
 
 class SentenceReader:
@@ -115,8 +147,10 @@ class SentenceReader:
         head = evidence[: self.meta.top_n]
         if len(head) < 2:
             return list(evidence)
-        read = self.scores(question, [passage(e.title, e.sentence) for e in head])
-        return reorder_head(evidence, self.meta.weight * read.astype(np.float64))
+        mask = self.meta.within_reach(np.array([e.score for e in head]))
+        wanted = [passage(e.title, e.sentence) for e, m in zip(head, mask, strict=True) if m]
+        read = self.scores(question, wanted)
+        return reorder_head(evidence, self.meta.bonus(read.astype(np.float64), mask))
 
 
 def packaged_tokenizer() -> Path:
