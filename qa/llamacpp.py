@@ -19,6 +19,7 @@ import importlib.util
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,35 @@ class LlamaCppChat(BaseChatModel):
                 yield chunk
 
 
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextmanager
+def _plain_weight_buffers() -> Iterator[None]:
+    """Models loaded meanwhile keep their weights as the GGUF stores them: llama.cpp's "extra"
+    CPU buffer types repack them for the CPU's matrix units, and on a CPU with AMX (where a
+    native build enables them) decoding the packaged Q4_1 model then segfaults (seen with
+    llama-cpp-python 0.3.36; tests/test_llm_local.py). llama-cpp-python's `Llama` takes the
+    model parameters from `llama_model_default_params()` and has no argument for this field,
+    so the function is wrapped while a model loads."""
+    import llama_cpp.llama_cpp as bindings
+
+    original = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = original()
+        if hasattr(params, "use_extra_bufts"):
+            params.use_extra_bufts = False
+        return params
+
+    with _PARAMS_LOCK:
+        bindings.llama_model_default_params = without_extra_buffers
+        try:
+            yield
+        finally:
+            bindings.llama_model_default_params = original
+
+
 def _load(settings: LlamaCppChat) -> tuple[Any, Any]:
     """(llama_cpp.Llama, the GGUF's own chat template as a formatter, or None)."""
     path = resolve_model_path(settings.model_path)
@@ -186,16 +216,17 @@ def _load(settings: LlamaCppChat) -> tuple[Any, Any]:
         ) from None
     threads = settings.n_threads or max(1, len(os.sched_getaffinity(0)) // 2)
     try:
-        llama = Llama(
-            model_path=str(path),
-            n_ctx=settings.n_ctx,
-            n_batch=settings.n_batch,
-            n_ubatch=settings.n_batch,
-            n_threads=threads,
-            n_threads_batch=threads,
-            seed=settings.seed,
-            verbose=False,
-        )
+        with _plain_weight_buffers():
+            llama = Llama(
+                model_path=str(path),
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_ubatch=settings.n_batch,
+                n_threads=threads,
+                n_threads_batch=threads,
+                seed=settings.seed,
+                verbose=False,
+            )
     except (ValueError, RuntimeError) as error:  # llama.cpp could not load it
         raise LLMError(
             f"--llm llamacpp:{settings.model_path}: llama.cpp cannot load {str(path)!r} ({error})"

@@ -108,6 +108,15 @@ def test_model_streams_tokens_through_its_own_chat_template(model):
     assert "<|im_start|>" in model._formatter(messages=[{"role": "user", "content": "x"}]).prompt
 
 
+def test_weights_are_loaded_without_repacking_and_the_defaults_are_restored(model):
+    """The repacked ("extra") weight buffers segfaulted decoding on a CPU with AMX; the model
+    is loaded without them, and llama-cpp-python's own defaults are left as they were."""
+    import llama_cpp.llama_cpp as bindings
+
+    assert model._llama.model_params.use_extra_bufts is False
+    assert bindings.llama_model_default_params().use_extra_bufts is True
+
+
 # -- answers --------------------------------------------------------------------------------
 
 
