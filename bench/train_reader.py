@@ -47,7 +47,7 @@ os.environ["CITEQA_READER"] = "0"  # the candidates are the hand-set ranker's, a
 os.environ["CITEQA_ALIGN"] = "0"  # candidates in the ranker's order; alignment added after
 
 from bench.common import ROOT, SHARED
-from qa.search.alignment import WEIGHT as ALIGNMENT_WEIGHT
+from qa.search.alignment import WEIGHT as ALIGN_WEIGHT  # the reader's score is added beside
 
 TRAIN = SHARED / "bench" / "squad-train"
 MODEL = ROOT / "qa" / "search" / "reader_model.onnx"
@@ -60,7 +60,6 @@ QUESTIONS_PER_STEP = 4
 EPOCHS = 2.0
 LEARNING_RATE = 5e-5
 WEIGHTS = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # reader weights tried by cross-validation
-ALIGN_WEIGHT = ALIGNMENT_WEIGHT  # the reader adds its score beside alignment's
 TOP_NS = (5,)  # the best five: the right sentence is among them for 88 % of squad-train
 
 
@@ -357,7 +356,7 @@ def cross_validate(
     hits: dict[str, list[int]] = {}
     by_fold: dict[str, list[float]] = {}
     best_read: list[float] = []
-    kinds: list[str] = []
+    answerable: list[bool] = []
     for fold in range(folds):
         held = set(articles[fold::folds])
         fit = [q for q in questions if q["article"] not in held]
@@ -373,16 +372,14 @@ def cross_validate(
             by_fold.setdefault(name, []).append(round(float(np.mean(h)), 4))
         print("   ", {k: v[-1] for k, v in by_fold.items()})
         best_read.extend(max(r, default=0.0) for r in read)
-        kinds.extend(
-            "answerable" if q["answerable"] else q.get("type") or "unanswerable" for q in check
-        )
+        answerable.extend(bool(q["answerable"]) for q in check)
         if dump:
             with open(dump, "a") as out:
                 for q, r in zip(check, read, strict=True):
                     out.write(json.dumps({"id": q["id"], "read": r}) + "\n")
     print(
         f"  reader's best score, on-topic unanswerable against answerable: AUC "
-        f"{auc(np.array(best_read), np.array(kinds) == 'answerable'):.3f}"
+        f"{auc(np.array(best_read), np.array(answerable)):.3f}"
     )
     return {
         name: {"first_hit_pooled": round(float(np.mean(h)), 4), "first_hit_by_fold": by_fold[name]}

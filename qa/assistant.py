@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
@@ -35,7 +35,7 @@ from qa.recency import prefer_recent
 from qa.reports import also_in, differing
 from qa.search import ABSTAIN_BELOW, Searcher
 from qa.search.alignment import TOP_N, TokenAligner
-from qa.search.head import passage, reorder_head
+from qa.search.head import reorder_head
 from qa.search.reader import packaged_reader
 from qa.timeline import asks_for_timeline, timeline_answer, timeline_subject
 from qa.timing import elapsed_ms
@@ -378,26 +378,12 @@ class Assistant:
             bonus += self.aligner.weight * np.asarray(scores)
         if self.reader is not None:
             started = time.perf_counter()
-            # only the sentences the reader could still put first are read (one pair a task)
-            mask = self.reader.meta.within_reach(np.array([e.score for e in head]) + bonus)
-            passages = [passage(e.title, e.sentence) for e, m in zip(head, mask, strict=True) if m]
-            read = np.zeros(0)
-            if len(passages) > 1:
-                read = np.fromiter(
-                    self._read_pool.map(self._reader_score(query), passages), dtype=np.float64
-                )
-            else:
-                mask = np.zeros(len(head), dtype=bool)  # the best alone in reach: it stays first
-            bonus += self.reader.meta.bonus(read, mask)
+            before = np.array([e.score for e in head]) + bonus
+            read, pairs = self.reader.head_bonus(query, head, before, self._read_pool.map)
+            bonus += read
             timings["read_ms"] = elapsed_ms(started)
-            timings["read_pairs"] = len(read)
+            timings["read_pairs"] = pairs
         return tuple(reorder_head(evidence, bonus))
-
-    def _reader_score(self, query: str) -> Callable[[str], float]:
-        """One (question, passage) pair's reader score: one onnxruntime run, a pool task."""
-        reader = self.reader
-        assert reader is not None
-        return lambda passage_: float(reader.scores(query, [passage_])[0])
 
     def _stream(
         self, question: str, history: Sequence[Any] | None, options: AskOptions

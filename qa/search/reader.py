@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,7 @@ from qa.types import Evidence
 from vectorstore.errors import CiteqaError
 
 PACKAGED_READER = Path(__file__).resolve().parent / "reader_model.onnx"
+MapFunction = Callable[[Callable[[str], float], Iterable[str]], Iterable[float]]
 
 
 class ReaderModelError(RuntimeError, CiteqaError):
@@ -141,16 +142,34 @@ class SentenceReader:
             out[n] = float(np.asarray(self._session.run(None, feed)[0]).reshape(-1)[0])
         return out
 
+    def head_bonus(
+        self,
+        question: str,
+        head: Sequence[Evidence],
+        before: np.ndarray,
+        map_: MapFunction = map,
+    ) -> tuple[np.ndarray, int]:
+        """(the reader's bonus for each sentence of `head`, how many pairs were read), given
+        their scores `before` it. Only the sentences it could still put first are read, one
+        pair a task through `map_` (an executor's `map` spreads them over cores); with only the
+        best in reach nothing is read and every sentence gets the same (lowest) bonus."""
+        mask = self.meta.within_reach(before)
+        if mask.sum() < 2:
+            return self.meta.bonus(np.zeros(0), np.zeros(len(head), dtype=bool)), 0
+        wanted = [passage(e.title, e.sentence) for e, m in zip(head, mask, strict=True) if m]
+        read = np.fromiter(
+            map_(lambda text: float(self.scores(question, [text])[0]), wanted), dtype=np.float64
+        )
+        return self.meta.bonus(read, mask), len(read)
+
     def reorder(self, question: str, evidence: Sequence[Evidence]) -> list[Evidence]:
         """The first `top_n` sentences by ranker score + weight × reader score; the rest after
         (qa/search/head.py)."""
         head = evidence[: self.meta.top_n]
         if len(head) < 2:
             return list(evidence)
-        mask = self.meta.within_reach(np.array([e.score for e in head]))
-        wanted = [passage(e.title, e.sentence) for e, m in zip(head, mask, strict=True) if m]
-        read = self.scores(question, wanted)
-        return reorder_head(evidence, self.meta.bonus(read.astype(np.float64), mask))
+        bonus, _ = self.head_bonus(question, head, np.array([e.score for e in head]))
+        return reorder_head(evidence, bonus)
 
 
 def packaged_tokenizer() -> Path:
