@@ -12,9 +12,9 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from qa.options import UNSET, AskOptions
 from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.reports import also_in, differing
-from qa.search import ABSTAIN_BELOW, Searcher
+from qa.search import ABSTAIN_BELOW, Searcher, SearchResult
 from qa.search.alignment import TOP_N, TokenAligner
 from qa.search.head import reorder_head
 from qa.search.reader import packaged_reader
@@ -95,8 +95,6 @@ class Assistant:
         self.searcher = Searcher(self.store, self.embedder, aligner=self.aligner)
         # reorders the best sentences of an extractive answer with alignment (qa/search/reader.py)
         self.reader = packaged_reader() if self.settings.reader else None
-        # the reader's pairs, one onnxruntime run each, on both cores
-        self._read_pool = ThreadPoolExecutor(2, thread_name_prefix="citeqa-read")
         self.followups = FollowUps(
             lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
             self.store,
@@ -111,7 +109,6 @@ class Assistant:
         self.write_lock = threading.Lock()  # one ingest/remove at a time; reads go on
 
     def close(self) -> None:
-        self._read_pool.shutdown(wait=False, cancel_futures=True)
         self.searcher.close()
         self.store.close()
 
@@ -344,8 +341,8 @@ class Assistant:
 
     def _answer(self, question: str, history: Sequence[Any] | None, options: AskOptions) -> Answer:
         final: Answer | None = None
-        for partial in self._stream(question, history, options):
-            final = partial
+        for step in self._stream(question, history, options):
+            final = step
         assert final is not None
         return final
 
@@ -353,13 +350,14 @@ class Assistant:
         self,
         query: str,
         evidence: Sequence[Evidence],
-        aligned: dict[tuple[str, int], float],
+        result: SearchResult,
         timings: dict[str, Any],
         wanted: bool,
     ) -> tuple[Evidence, ...]:
         """The sentence cited first is chosen among the best TOP_N by word-piece alignment
-        (qa/search/alignment.py; the search has scored them, `aligned`) and the reader
-        (qa/search/reader.py), each adding its weighted score to the ranker's (`wanted` for
+        (qa/search/alignment.py; the search has scored them, `result.aligned`) and the reader
+        (qa/search/reader.py; the search read the first, `result.read`), each adding its
+        weighted score to the ranker's (`wanted` for
         extractive answers to a first question). Not for a follow-up, whose words lack the
         subject the conversation supplies (the reader made 3 of the conversation set's
         follow-ups wrong and 1 right); an LLM reads them all and chooses for itself; a timeline
@@ -372,6 +370,7 @@ class Assistant:
         bonus = np.zeros(len(head))
         if self.aligner is not None:
             # sentences that "latest" moved up were not among those the search aligned
+            aligned = result.aligned
             missing = [e for e in head if (e.article_id, e.sentence_index) not in aligned]
             known = {**aligned, **self.searcher.align(query, missing)}
             scores = [known[(e.article_id, e.sentence_index)] for e in head]
@@ -379,7 +378,7 @@ class Assistant:
         if self.reader is not None:
             started = time.perf_counter()
             before = np.array([e.score for e in head]) + bonus
-            read, pairs = self.reader.head_bonus(query, head, before, self._read_pool.map)
+            read, pairs = self.reader.head_bonus(query, head, before, result.read)
             bonus += read
             timings["read_ms"] = elapsed_ms(started)
             timings["read_pairs"] = pairs
@@ -421,7 +420,13 @@ class Assistant:
                 question, history, filters, threshold, llm if mode == "llm" else None
             )
         else:
-            result = self.searcher.search(search_question, max(k, SEARCH_K), filters)
+            reader = self.reader if mode == "extractive" else None
+            result = self.searcher.search(
+                search_question,
+                max(k, SEARCH_K),
+                filters,
+                read_first=partial(reader.read_one, question) if reader is not None else None,
+            )
             found = FollowUpSearch(question, result, result.evidence, result.confidence)
             self.followups.remember((), question, filters, threshold, Context(), found)
         query, evidence, confidence = found.query, found.evidence, found.confidence
@@ -438,7 +443,7 @@ class Assistant:
             )
             return
         wanted = mode == "extractive" and not follow_up
-        evidence = self._read(query, evidence, found.result.aligned, timings, wanted)
+        evidence = self._read(query, evidence, found.result, timings, wanted)
         t1 = time.perf_counter()
         if mode in ("timeline", "extractive"):
             disputed = None

@@ -11,7 +11,7 @@ import pytest
 
 from qa.search.alignment import TOP_N, WEIGHT, TokenAligner, content_weights, maxsim
 from qa.search.confidence import ALIGN_CENTER, ALIGN_WEIGHT, Signals
-from qa.search.head import passage, reorder_head
+from qa.search.head import map_longest_first, passage, reorder_head
 from tests.bridge_evidence import QUESTION, SENTENCES, bridge_evidence
 from vectorstore import query_encoder
 from vectorstore.embed import packaged_model_dir
@@ -92,8 +92,11 @@ def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
     evidence = _evidence(TOP_N + 3)
     passages = [passage(e.title, e.sentence) for e in evidence[:TOP_N]]
     aligned = aligner.scores(QUESTION, passages)
-    # one text a run (the question, then each sentence after its title)
-    assert embedder.calls == [[QUESTION], *([p] for p in passages)]
+    # one text a run (the question and each sentence after its title), longest first
+    assert sorted(embedder.calls) == sorted([[QUESTION], *([p] for p in passages)])
+    assert [len(c[0]) for c in embedder.calls] == sorted(
+        (len(c[0]) for c in embedder.calls), reverse=True
+    )
     reordered = reorder_head(evidence, WEIGHT * aligned)  # as the assistant combines them
     assert len(reordered) == len(evidence)
     assert [e.sentence for e in reordered[TOP_N:]] == [e.sentence for e in evidence[TOP_N:]]
@@ -104,6 +107,20 @@ def test_reorder_moves_only_the_head_by_score_plus_weighted_alignment():
     scores = [e.score for e in reordered]
     assert scores == sorted(scores, reverse=True)
     assert [e.score for e in evidence] == [1.0 - 0.01 * i for i in range(TOP_N + 3)]  # untouched
+
+
+@pytest.mark.unit
+def test_texts_are_handed_out_longest_first_and_come_back_in_order():
+    handed: list[str] = []
+
+    def recording_map(read, texts):
+        handed.extend(texts)
+        return map(read, texts)
+
+    texts = ["bb", "a", "dddd", "ccc"]
+    assert map_longest_first(recording_map, str.upper, texts) == ["BB", "A", "DDDD", "CCC"]
+    assert handed == ["dddd", "ccc", "bb", "a"]
+    assert map_longest_first(recording_map, str.upper, []) == []
 
 
 @pytest.mark.unit
@@ -157,6 +174,24 @@ def test_the_export_gives_sentence_transformers_token_vectors(tmp_path, monkeypa
     alone = encoder.encode_tokens([QUESTION])[0]
     np.testing.assert_array_equal(alone, exported[0])
     assert encoder.encode_tokens([]) == []
+    # a question's vector and its word-piece vectors come from one run: the pieces asked for
+    # next are the same as a run of their own gives, and another text is not given them
+    runs = 0
+    session = encoder._session
+    real_run = session.run
+
+    class Counting:
+        def run(self, *args, **kwargs):
+            nonlocal runs
+            runs += 1
+            return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(encoder, "_session", Counting())
+    encoder.encode(QUESTION)
+    np.testing.assert_array_equal(encoder.encode_tokens([QUESTION])[0], exported[0])
+    assert runs == 1
+    np.testing.assert_array_equal(encoder.encode_tokens([SENTENCES[0]])[0], exported[1])
+    assert runs == 2
 
 
 @pytest.mark.integration
@@ -181,6 +216,7 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
         "reorder_head",
         lambda evidence, bonus: reordered.append(len(bonus)) or reorder_head(evidence, bonus),
     )
+    monkeypatch.setenv("CITEQA_READER", "0")  # alignment's bonus alone (the reader adds its own)
     with Assistant(home=sample_home) as on:
         assert on.aligner is not None
         aligned = on.ask(question)
@@ -194,7 +230,6 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
         assert not follow_up.abstained
         assert reordered == [TOP_N]  # only an extractive first answer is reordered
     monkeypatch.setenv("CITEQA_ALIGN", "0")
-    monkeypatch.setenv("CITEQA_READER", "0")
     with Assistant(home=sample_home) as off:
         assert off.aligner is None and off.reader is None
         plain = off.ask(question)
@@ -203,7 +238,7 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
     assert "align_ms" not in plain.timings and "read_ms" not in plain.timings
     assert aligned.abstained == plain.abstained  # abstention is the ranker's
     # the head reordered by ranker score + WEIGHT x alignment, from the scores the search made
-    bonus = WEIGHT * aligned_scores  # the reader is opt-in (CITEQA_READER=1)
+    bonus = WEIGHT * aligned_scores
     expected = reorder_head(plain.evidence, bonus)
     assert [(e.article_id, e.sentence_index) for e in aligned.evidence] == [
         (e.article_id, e.sentence_index) for e in expected

@@ -45,6 +45,19 @@ def test_the_packaged_reader_matches_its_sidecar():
     assert f"--layers {record['layers']}" in record["command"]
 
 
+def _spy_on_scores(reader, monkeypatch) -> list[str]:
+    """Let the reader score as it does, and return the passages it reads."""
+    read: list[str] = []
+    real = reader.scores
+
+    def spy(question, passages):
+        read.extend(passages)
+        return real(question, passages)
+
+    monkeypatch.setattr(reader, "scores", spy)
+    return read
+
+
 def _with_scores(evidence, scores):
     return [replace(e, score=s) for e, s in zip(evidence, scores, strict=True)]
 
@@ -57,18 +70,108 @@ def test_sentences_out_of_reach_are_not_read_and_stay_below(monkeypatch):
     low, high = reader.meta.score_range or (0.0, 0.0)
     reach = reader.meta.weight * (high - low)
     evidence = _with_scores(_evidence(6), [1.0, 1.0 - reach / 2, -5.0, -5.1, -5.2, -5.3])
-    read: list[str] = []
-    real = reader.scores
-
-    def spy(question, passages):
-        read.extend(passages)
-        return real(question, passages)
-
-    monkeypatch.setattr(reader, "scores", spy)
+    read = _spy_on_scores(reader, monkeypatch)
     reordered = reader.reorder(QUESTION, evidence)
-    assert read == [passage(e.title, e.sentence) for e in evidence[:2]]
+    head = [passage(e.title, e.sentence) for e in evidence[:2]]
+    assert read in (head, head[:1])  # the best first; the rest never
     assert {e.sentence for e in reordered[:2]} == {e.sentence for e in evidence[:2]}
     assert [e.sentence for e in reordered[2:]] == [e.sentence for e in evidence[2:]]
+
+
+def _fixed_scores(reader, monkeypatch, by_sentence: dict[str, float]) -> list[str]:
+    """Make the reader score each passage by its sentence; return the passages it reads."""
+    read: list[str] = []
+
+    def fixed(question, passages):
+        read.extend(passages)
+        return np.array([by_sentence[p.split(": ", 1)[1]] for p in passages], dtype=np.float32)
+
+    monkeypatch.setattr(reader, "scores", fixed)
+    return read
+
+
+@pytest.mark.unit
+def test_once_the_best_reads_high_the_rest_are_not_read(monkeypatch):
+    """Within reach before reading, but not after: the best sentence read at the top of the
+    range leaves no other able to overtake it, so none is read and the order stands."""
+    reader = copy.copy(packaged_reader())
+    low, high = reader.meta.score_range or (0.0, 0.0)
+    reach = reader.meta.weight * (high - low)
+    evidence = _with_scores(_evidence(4), [1.0, 1.0 - reach / 4, 1.0 - reach / 3, -9.0])
+    read = _fixed_scores(reader, monkeypatch, {e.sentence: high for e in evidence})
+    reordered = reader.reorder(QUESTION, evidence)
+    assert read == [passage(evidence[0].title, evidence[0].sentence)]
+    assert [e.sentence for e in reordered] == [e.sentence for e in evidence]
+
+
+@pytest.mark.unit
+def test_when_the_best_reads_low_a_challenger_is_read_and_put_first(monkeypatch):
+    reader = copy.copy(packaged_reader())
+    low, high = reader.meta.score_range or (0.0, 0.0)
+    reach = reader.meta.weight * (high - low)
+    evidence = _with_scores(_evidence(4), [1.0, 1.0 - reach / 4, 1.0 - reach / 3, -9.0])
+    scores = {e.sentence: low for e in evidence}
+    scores[evidence[2].sentence] = high
+    read = _fixed_scores(reader, monkeypatch, scores)
+    reordered = reader.reorder(QUESTION, evidence)
+    # the best, then each challenger that could still overtake, best first; never the fourth
+    assert read == [passage(e.title, e.sentence) for e in evidence[:3]]
+    assert reordered[0].sentence == evidence[2].sentence
+
+
+@pytest.mark.unit
+def test_a_score_read_during_the_search_is_not_read_again(monkeypatch):
+    """The search reads its first sentence beside the alignment (`known`): the reader uses
+    that score, prunes with it, and runs only for the challengers it leaves."""
+    reader = copy.copy(packaged_reader())
+    low, high = reader.meta.score_range or (0.0, 0.0)
+    reach = reader.meta.weight * (high - low)
+    evidence = _with_scores(_evidence(4), [1.0, 1.0 - reach / 4, 1.0 - reach / 3, -9.0])
+    read = _fixed_scores(reader, monkeypatch, {e.sentence: low for e in evidence})
+    first = evidence[0]
+    known = {(first.article_id, first.sentence_index): high}
+    bonus, pairs = reader.head_bonus(
+        QUESTION, evidence, np.array([e.score for e in evidence]), known
+    )
+    assert read == [] and pairs == 0  # read high: nothing else can overtake it
+    assert bonus[0] == pytest.approx(reader.meta.weight * high)
+    known = {(first.article_id, first.sentence_index): low}
+    bonus, pairs = reader.head_bonus(
+        QUESTION, evidence, np.array([e.score for e in evidence]), known
+    )
+    assert read == [passage(e.title, e.sentence) for e in evidence[1:3]] and pairs == 2
+
+
+@pytest.mark.integration
+def test_the_search_reads_its_first_sentence_for_the_reader(sample_home, monkeypatch):
+    from qa import Assistant
+
+    monkeypatch.delenv("CITEQA_READER", raising=False)
+    with Assistant(home=sample_home) as assistant:
+        question = "Who drew up the replacement design for the Old Tanner Bridge?"
+        asked: list[tuple[str, str]] = []
+        reader = assistant.reader
+        assert reader is not None
+
+        def read_first(evidence):
+            asked.append((question, evidence.sentence))
+            return reader.read_one(question, evidence)
+
+        result = assistant.searcher.search(question, 10, read_first=read_first)
+        first = result.evidence[0]
+        assert asked == [(question, first.sentence)]
+        assert result.read == {
+            (first.article_id, first.sentence_index): pytest.approx(
+                float(reader.scores(question, [passage(first.title, first.sentence)])[0])
+            )
+        }
+        assert assistant.searcher.search(question, 10).read == {}
+        # an extractive answer reads the first sentence once, in the search, not again
+        runs = _spy_on_scores(reader, monkeypatch)
+        answer = assistant.ask(question)
+    assert not answer.abstained
+    assert runs.count(passage(first.title, first.sentence)) == 1
+    assert len(runs) == answer.timings["read_pairs"] + 1
 
 
 @pytest.mark.unit
@@ -165,11 +268,8 @@ def test_an_extractive_answer_is_read_unless_told_not_to(sample_home, monkeypatc
     home = sample_home
     question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
     monkeypatch.delenv("CITEQA_READER", raising=False)
-    with Assistant(home=home) as default:  # alignment reads by default; the reader is opt-in
-        assert default.reader is None and default.aligner is not None
-    monkeypatch.setenv("CITEQA_READER", "1")
-    with Assistant(home=home) as on:
-        assert on.reader is packaged_reader()
+    with Assistant(home=home) as on:  # alignment and the reader read by default
+        assert on.reader is packaged_reader() and on.aligner is not None
         read = on.ask(question)
         assert not read.abstained and "read_ms" in read.timings
         timeline = on.ask(question, mode="timeline")  # ordered by date: never read

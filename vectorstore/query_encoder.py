@@ -232,13 +232,20 @@ class OnnxQueryEncoder:
         model = export_dir(record.model) / (INT8_MODEL if self.int8 else "model.onnx")
         self._session = onnxruntime.InferenceSession(str(model), options, ["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
+        # the last question encoded, with its word-piece vectors (encode, then encode_tokens)
+        self._last_tokens: tuple[str, np.ndarray] | None = None
         probe = self.encode(PROBE)
         floor = INT8_PROBE_MIN_COSINE if self.int8 else PROBE_MIN_COSINE
         if float(probe @ np.asarray(record.probe, dtype=np.float32)) < floor:
             raise ValueError(f"the export {model.name} does not reproduce the model's probe vector")
 
     def encode(self, text: str) -> np.ndarray:
-        out = np.asarray(self._run("embedding", text), dtype=np.float32)
+        """The question's vector. The same run gives its word-piece vectors, kept for the
+        question's alignment (qa/search/alignment.py), which asks for them next: one run of
+        the model fewer a question."""
+        pooled, tokens = self._run_both(text)
+        self._last_tokens = (text, tokens)
+        out = np.asarray(pooled, dtype=np.float32)
         norm = float(np.linalg.norm(out))
         return out / norm if norm > 0 else out
 
@@ -246,10 +253,13 @@ class OnnxQueryEncoder:
         """Each text's word-piece vectors in context (unit length, [CLS] and [SEP] left out).
         One run per text: int8 activations are scaled per run, so in a padded batch a text's
         vectors would depend on the others (and the padding is wasted work)."""
-        return [
-            unit_rows(np.asarray(self._run("tokens", text)[1:-1], dtype=np.float32))
-            for text in texts
-        ]
+        return [unit_rows(np.asarray(self._tokens(text)[1:-1], dtype=np.float32)) for text in texts]
+
+    def _tokens(self, text: str) -> np.ndarray:
+        last = self._last_tokens  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == text:
+            return last[1]
+        return self._run("tokens", text)
 
     def piece_words(self, text: str) -> list[str]:
         """The whole word each of `encode_tokens`' word pieces of `text` belongs to."""
@@ -263,14 +273,21 @@ class OnnxQueryEncoder:
 
     def _run(self, output: str, text: str) -> np.ndarray:
         """One text through the session, unpadded; `output`'s row for it."""
+        return np.asarray(self._session.run([output], self._feed(text))[0][0])
+
+    def _run_both(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(the pooled vector, the word-piece vectors) of one run."""
+        pooled, tokens = self._session.run(["embedding", "tokens"], self._feed(text))
+        return np.asarray(pooled[0]), np.asarray(tokens[0])
+
+    def _feed(self, text: str) -> dict[str, np.ndarray]:
         _, encoding = self._encoding(text)
         feed = {
             "input_ids": np.asarray([encoding.ids], dtype=np.int64),
             "attention_mask": np.asarray([encoding.attention_mask], dtype=np.int64),
             "token_type_ids": np.asarray([encoding.type_ids], dtype=np.int64),
         }
-        wanted = {k: v for k, v in feed.items() if k in self._inputs}
-        return np.asarray(self._session.run([output], wanted)[0][0])
+        return {k: v for k, v in feed.items() if k in self._inputs}
 
 
 def _quantised(source: Path, target: Path) -> int:

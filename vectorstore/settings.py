@@ -33,7 +33,7 @@ class Settings:
     precision: str = "bf16"
     collection: str = "citeqa"  # the Chroma collection <collection>_sentences
     read_only: bool = False  # answer from a store another process writes (CITEQA_READ_ONLY)
-    reader: bool = False  # the trained reader reorders them too (CITEQA_READER=1; opt-in)
+    reader: bool = True  # the trained reader reorders them too (CITEQA_READER=0 to leave out)
     align: bool = True  # word-piece alignment: confidence and the best 5's order (CITEQA_ALIGN)
 
     def __post_init__(self) -> None:
@@ -66,7 +66,7 @@ class Settings:
             precision=env.get("CITEQA_PRECISION") or "bf16",
             collection=env.get("CITEQA_COLLECTION") or "citeqa",
             read_only=(env.get("CITEQA_READ_ONLY") or "").lower() in ("1", "true", "yes"),
-            reader=(env.get("CITEQA_READER") or "0").lower() in ("1", "true", "yes"),
+            reader=(env.get("CITEQA_READER") or "1").lower() not in ("0", "false", "no"),
             align=(env.get("CITEQA_ALIGN") or "1").lower() not in ("0", "false", "no"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}

@@ -28,18 +28,17 @@ NewsQA dev or the sample set, and cost NewsQA's longer passages 11 ms a question
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
+from qa.search.head import MapFunction, map_longest_first
+
 TOP_N = 5  # the evidence's first sentences that are aligned (and may be reordered)
 WEIGHT = 2.0  # alignment's weight beside the ranker's score
-
-
-MapFunction = Callable[[Callable[[str], np.ndarray], Iterable[str]], Iterable[np.ndarray]]
 
 
 # question words that carry no content of their own: an answer sentence need not echo them
@@ -85,12 +84,14 @@ class TokenAligner:
     weight: float = WEIGHT
     content_only: bool = True  # False: every word piece of the question counts (as before)
 
-    def scores(self, question: str, passages: Sequence[str], map_: MapFunction = map) -> np.ndarray:
+    def scores(
+        self, question: str, passages: Sequence[str], map_: MapFunction[np.ndarray] = map
+    ) -> np.ndarray:
         """One alignment score per passage ("title: sentence"), in [-1, 1]. Each text is
         embedded on its own, through `map_` (an executor's `map` spreads them over cores)."""
         if not passages:
             return np.zeros(0, dtype=np.float32)
-        vectors = list(map_(self._tokens, [question, *passages]))
+        vectors = map_longest_first(map_, self._tokens, [question, *passages])
         weights = self._weights(question, len(vectors[0]))
         return np.array([maxsim(vectors[0], v, weights) for v in vectors[1:]], dtype=np.float32)
 

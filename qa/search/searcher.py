@@ -7,7 +7,7 @@ runs them in order and times them. Settings in the constructor, data in `search(
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
@@ -50,6 +50,8 @@ class SearchResult:
     ranked: tuple[Ranked, ...] = ()  # every candidate, best first (for evaluation, training)
     # word-piece alignment of the first evidence sentences, by (article id, sentence index)
     aligned: dict[tuple[str, int], float] = field(default_factory=dict)
+    # the reader's score of the first sentence, read beside the alignment (`read_first`)
+    read: dict[tuple[str, int], float] = field(default_factory=dict)
 
     @property
     def confidence(self) -> float:
@@ -82,9 +84,17 @@ class Searcher:
         self._align_pool.shutdown(wait=False, cancel_futures=True)
 
     def search(
-        self, query: str, k: int = 10, filters: Filters | None = None, align: bool = True
+        self,
+        query: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        align: bool = True,
+        read_first: Callable[[Evidence], float] | None = None,
     ) -> SearchResult:
-        """`align=False` leaves word-piece alignment out (follow-ups: qa/followup.py)."""
+        """`align=False` leaves word-piece alignment out (follow-ups: qa/followup.py).
+        `read_first` scores the first evidence sentence on the alignment's workers while they
+        align (the sentence reader, which reads it next: qa/search/reader.py); five texts on
+        two workers leave a turn free for it."""
         filters = filters or Filters()
         timings: dict[str, float] = {}
         # BM25 needs no vector: it runs on another core while the question is embedded and
@@ -115,11 +125,17 @@ class Searcher:
             ranked = rank(refresh_dense(features, candidates), self.ranker)
         evidence = select_evidence(self.store, ranked, candidates.rows, k, texts)
         timings["rank_ms"] = elapsed_ms(t3)
+        early = None
+        if align and read_first is not None and evidence:
+            early = self._align_pool.submit(read_first, evidence[0])
         aligned = self.align(query, evidence[:TOP_N], timings) if align else {}
+        read = {}
+        if early is not None:
+            read[(evidence[0].article_id, evidence[0].sentence_index)] = early.result()
         signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
         if aligned:
             signals = replace(signals, aligned=max(aligned.values()))
-        return SearchResult(tuple(evidence), signals, timings, tuple(ranked), aligned)
+        return SearchResult(tuple(evidence), signals, timings, tuple(ranked), aligned, read)
 
     def align(
         self, query: str, evidence: Sequence[Evidence], timings: dict[str, float] | None = None
