@@ -357,11 +357,10 @@ class Assistant:
         """The sentence cited first is chosen among the best TOP_N by word-piece alignment
         (qa/search/alignment.py; the search has scored them, `result.aligned`) and the reader
         (qa/search/reader.py; the search read the first, `result.read`), each adding its
-        weighted score to the ranker's (`wanted` for
-        extractive answers to a first question). Not for a follow-up, whose words lack the
-        subject the conversation supplies (the reader made 3 of the conversation set's
-        follow-ups wrong and 1 right); an LLM reads them all and chooses for itself; a timeline
-        orders by date."""
+        weighted score to the ranker's (`wanted` for extractive answers to a first question).
+        Not for a follow-up, whose words lack the subject the conversation supplies (the reader
+        made 3 of the conversation set's follow-ups wrong and 1 right); an LLM reads them all
+        and chooses for itself; a timeline orders by date."""
         if not wanted or (self.aligner is None and self.reader is None):
             return tuple(evidence)
         head = list(evidence[:TOP_N])
