@@ -28,11 +28,8 @@ def map_longest_first(
     """`read` of each text, in the texts' order, handed to `map_` longest first: two workers
     on five texts of uneven length finish sooner when the long ones start first."""
     order = sorted(range(len(texts)), key=lambda n: -len(texts[n]))
-    results = list(map_(read, [texts[n] for n in order]))
-    out: list[T] = [results[0]] * len(texts) if texts else []
-    for position, n in enumerate(order):
-        out[n] = results[position]
-    return out
+    by_index = dict(zip(order, map_(read, [texts[n] for n in order]), strict=True))
+    return [by_index[n] for n in range(len(texts))]
 
 
 def reorder_head(evidence: Sequence[Evidence], bonus: np.ndarray) -> list[Evidence]:

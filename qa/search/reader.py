@@ -162,27 +162,26 @@ class SentenceReader:
         as long as one."""
         known = known or {}
         reach = self.meta.within_reach(before)
-        unread = [int(n) for n in np.argsort(-before, kind="stable") if reach[n]]
+        best_first = [int(n) for n in np.argsort(-before, kind="stable") if reach[n]]
         bonus = np.full(len(head), self.meta.bonus(None), dtype=np.float64)
-        if len(unread) < 2:
+        if len(best_first) < 2:
             return bonus, 0
+
+        def key(n: int) -> tuple[str, int]:
+            return head[n].article_id, head[n].sentence_index
+
+        # scores already known first (free, and they may spare a read), then best first
+        unread = sorted(best_first, key=lambda n: key(n) not in known)
         ceiling = self.meta.bonus(np.inf)
         best, pairs = -np.inf, 0
-        for n in unread:
-            key = (head[n].article_id, head[n].sentence_index)
-            if key in known:
-                bonus[n] = self.meta.bonus(known[key])
-                best = max(best, float(before[n] + bonus[n]))
-        unread = [n for n in unread if (head[n].article_id, head[n].sentence_index) not in known]
-        while unread:
-            unread = [m for m in unread if before[m] + ceiling >= best]
-            if not unread:
-                break
+        while unread := [m for m in unread if before[m] + ceiling >= best]:
             n, unread = unread[0], unread[1:]
-            score = self.scores(question, [passage(head[n].title, head[n].sentence)])[0]
-            bonus[n] = self.meta.bonus(float(score))
+            if key(n) in known:
+                score = known[key(n)]
+            else:
+                score, pairs = self.read_one(question, head[n]), pairs + 1
+            bonus[n] = self.meta.bonus(score)
             best = max(best, float(before[n] + bonus[n]))
-            pairs += 1
         return bonus, pairs
 
     def read_one(self, question: str, evidence: Evidence) -> float:

@@ -129,10 +129,10 @@ class Searcher:
         if align and read_first is not None and evidence:
             early = self._align_pool.submit(read_first, evidence[0])
         aligned = self.align(query, evidence[:TOP_N], timings) if align else {}
-        read = {}
-        if early is not None:
-            read[(evidence[0].article_id, evidence[0].sentence_index)] = early.result()
         signals = self._signals(query, candidates.dense_sentences, lexical, evidence, texts)
+        read = {}
+        if early is not None:  # waited for last: the signals are worked out meanwhile
+            read[(evidence[0].article_id, evidence[0].sentence_index)] = early.result()
         if aligned:
             signals = replace(signals, aligned=max(aligned.values()))
         return SearchResult(tuple(evidence), signals, timings, tuple(ranked), aligned, read)
