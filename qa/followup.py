@@ -100,6 +100,10 @@ FOCUS_RELIEF = 0.5
 W_CONTEXT = 0.3
 W_BM25 = 0.1
 W_KIND = 0.2
+# A headline sums up its article's lead: a question's words that the focus article's title
+# holds and none of its sentences do ("When was it approved?" after "Marrowby council approves
+# …"; the lead says "voted") point at the lead sentence, which gets W_HEADLINE.
+W_HEADLINE = 0.2
 # Words that ask without saying about what: a question made of these alone ("Why?", "Who said
 # so?") is about the last answer, and is searched with its sentence.
 _ASKING = frozenset(
@@ -529,11 +533,13 @@ class FollowUps:
         bm25 = self.store.bm25_sentence_scores(own, keys)
         best_bm25 = max(bm25.values(), default=0.0) or 1.0
         kind = expected_kind(question, follow_up=True)
+        leads = headline_leads(own, {a: stored[a].title for a in articles if a in stored}, sentence)
         score = {
             key: cosine.get(key, 0.0)
             + W_CONTEXT * around.get(key, 0.0)
             + W_BM25 * bm25.get(key, 0.0) / best_bm25
             + (W_KIND if kind and holds_kind(sentence[key], kind) else 0.0)
+            + (W_HEADLINE if key in leads else 0.0)
             for key in keys
             if sentence[key].strip()
         }
@@ -555,6 +561,25 @@ class FollowUps:
             )
             for a, i in order
         )
+
+
+def headline_leads(
+    question: str, titles: Mapping[str, str], sentences: Mapping[tuple[str, int], str]
+) -> set[tuple[str, int]]:
+    """The lead sentences (each article's first) whose headline holds a word of the question
+    that no sentence of that article holds (see W_HEADLINE)."""
+    asked = set(tokenize(question)) - _ASKING
+    leads: set[tuple[str, int]] = set()
+    for article, title in titles.items():
+        only_title = asked & set(tokenize(title))
+        if not only_title or (article, 0) not in sentences:
+            continue
+        for (a, _), text in sentences.items():
+            if a == article:
+                only_title -= set(tokenize(text))
+        if only_title:
+            leads.add((article, 0))
+    return leads
 
 
 def _restrict(filters: Filters, focus: tuple[str, ...]) -> Filters | None:

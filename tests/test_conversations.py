@@ -222,6 +222,9 @@ def test_symptoms_of_the_issue(assistant):
     bridge = assistant.ask(BRIDGE)
     assert "£14.2 million" in bridge.citations[0].sentence
     history = [(BRIDGE, bridge.text)]
+    # the headline's "approves" is in no sentence: the lead ("voted … on Thursday evening") is
+    approved = assistant.ask("When was it approved?", history)
+    assert "voted 11 to 4 on Thursday evening" in approved.citations[0].sentence
     designed = assistant.ask("Who designed it?", history)
     assert "Carrow & Lisle Engineers" in designed.citations[0].sentence
     assert designed.search_query == f"{BRIDGE} Who designed it?"  # what the focus ranked by

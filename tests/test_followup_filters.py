@@ -23,6 +23,7 @@ from qa.followup import (
     Context,
     PriorTurn,
     cited_articles,
+    headline_leads,
     history_text,
     leans_on_history,
     names,
@@ -51,6 +52,22 @@ MESSAGES = [
 
 
 # -- followup -------------------------------------------------------------------------------------
+
+
+def test_headline_words_no_sentence_holds_point_at_the_lead():
+    titles = {"bridge": "Council approves new bridge", "storm": "Storm brings floods"}
+    sentences = {
+        ("bridge", 0): "Councillors voted 11 to 4 on Thursday to replace the bridge.",
+        ("bridge", 1): "Work will begin in September.",
+        ("storm", 0): "The storm brought floods to the valley.",
+        ("storm", 1): "Rivers burst their banks.",
+    }
+    assert headline_leads("When was it approved?", titles, sentences) == {("bridge", 0)}
+    # words a sentence holds too ("bridge", "storm") point nowhere; "bring" is the headline's only
+    assert headline_leads("When will the bridge open?", titles, sentences) == set()
+    assert headline_leads("What happened in the storm?", titles, sentences) == set()
+    assert headline_leads("What did it bring?", titles, sentences) == {("storm", 0)}
+    assert headline_leads("When was it approved?", titles, {("bridge", 1): "Work."}) == set()
 
 
 def test_user_turns_from_pairs_and_messages():
