@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from qa.answer_type import ORGANISATION, expected_kind, holds_kind
 from qa.filters import Filters
+from qa.search.evidence import is_lead_in
 from qa.types import Evidence
 from vectorstore.lexical import tokenize
 
@@ -541,7 +542,7 @@ class FollowUps:
             + (W_KIND if kind and holds_kind(sentence[key], kind) else 0.0)
             + (W_HEADLINE if key in leads else 0.0)
             for key in keys
-            if sentence[key].strip()
+            if sentence[key].strip() and not is_lead_in(sentence[key])
         }
         order = sorted(score, key=lambda key: (-score[key], key))[:k]
         return tuple(

@@ -41,6 +41,14 @@ _DATE_LINE = re.compile(
 _FIELD_LINE = re.compile(r"^(?P<key>title|source|url|author|byline)\s*:\s*(?P<value>.+)$", _I)
 _BYLINE = re.compile(r"^(?:by|By|BY)\s+(?P<name>[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,4})\s*$")
 _SENTENCE_END = re.compile(r"[.!?:;\"”’')\]]$")
+# where a paragraph's last sentence starts: after . ! ? (and a closing quote) and a space
+_LAST_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*\s+")
+ANNOUNCEMENT_WORDS = 12  # "Speaking to reporters on Monday, the board chair Imogen Rask said:"
+_SPEECH = frozenset(
+    "said says say added adds told tells wrote writes stated states explained explains asked "
+    "asks replied replies continued continues warned warns declared declares noted notes "
+    "announced announces insisted insists argued argues read reads".split()
+)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _ENGLISH_FUNCTION_WORDS = frozenset(
     "a an the of to in on at for from by with and or but is are was were be been has have had "
@@ -112,7 +120,7 @@ def clean_text(raw: str) -> CleanText:
     paragraphs = _paragraphs(kept)
     english = english_share(" ".join(paragraphs)) >= 0.12
     body: list[str] = []
-    for para in paragraphs:
+    for para in _quotes_with_speakers(paragraphs):
         if title and _same(para, title):
             dropped.append(("repeated-title", para))
         elif _is_label(para):
@@ -195,6 +203,26 @@ def _join_wrapped(block: list[str]) -> list[str]:
         else:
             out.append(line)
     return out
+
+
+def _quotes_with_speakers(paragraphs: list[str]) -> list[str]:
+    """A paragraph that ends by announcing a quote ("Board chair Imogen Rask said:") goes on
+    the paragraph that follows: the quote keeps its speaker, and the announcement is no
+    sentence of its own (which, cited alone, would answer nothing)."""
+    out: list[str] = []
+    for para in paragraphs:
+        if out and _announces_quote(out[-1]):
+            out[-1] = f"{out[-1]} {para}"
+        else:
+            out.append(para)
+    return out
+
+
+def _announces_quote(paragraph: str) -> bool:
+    if not paragraph.endswith(":"):
+        return False
+    tail = _LAST_SENTENCE_END.split(paragraph)[-1].lower().split()
+    return len(tail) <= ANNOUNCEMENT_WORDS and any(w.strip(",:") in _SPEECH for w in tail)
 
 
 def _is_label(paragraph: str) -> bool:

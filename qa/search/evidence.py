@@ -1,4 +1,5 @@
-"""Stage 4: pick the evidence: the top k sentences, the same wording elsewhere left out."""
+"""Stage 4: pick the evidence: the top k sentences, the same wording elsewhere left out, and
+no lead-in ("Stoltenberg said:") that only announces what the next sentence says."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ from vectorstore.types import SentenceRow
 
 NEAR_DUPLICATE = 0.85  # word-set Jaccard at which two sentences say the same thing
 _WORDS = re.compile(r"\w+")
+LEAD_IN_WORDS = 6  # a sentence this short that ends in a colon says nothing by itself
+
+
+def is_lead_in(sentence: str) -> bool:
+    """A short sentence ending in a colon ("Stoltenberg said:", "The list reads:"): it names
+    who speaks or what follows, and cited on its own it answers nothing."""
+    text = sentence.strip()
+    return text.endswith(":") and len(_WORDS.findall(text)) <= LEAD_IN_WORDS
 
 
 def select_evidence(
@@ -83,6 +92,8 @@ def _pick(
             fetched |= window
         row = rows[candidate.features.key]
         sentence = texts(article_id)[row.start : row.end]
+        if is_lead_in(sentence):
+            continue
         words = frozenset(_WORDS.findall(sentence.lower()))
         if words in seen_exact or any(
             _jaccard(words, other) >= NEAR_DUPLICATE for other in seen_words
