@@ -43,6 +43,12 @@ def test_the_packaged_reader_matches_its_sidecar():
     assert "squad-train" in record["training"]["data"]
     assert meta.score_range is not None and meta.score_range[0] < 0 < meta.score_range[1]
     assert f"--layers {record['layers']}" in record["command"]
+    # the weight is the one bench/reader_weight.py's recorded figures choose (not set by hand)
+    choice = record["weight_choice"]
+    assert meta.weight == choice["chosen"]
+    figures = choice["first_hit"]
+    mean = {w: (figures["squad"][w] + figures["newsqa"][w]) / 2 for w in figures["squad"]}
+    assert mean[f"{meta.weight:g}"] == max(mean.values())
 
 
 def _spy_on_scores(reader, monkeypatch) -> list[str]:

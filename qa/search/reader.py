@@ -10,13 +10,14 @@ torch. The assistant (qa/assistant.py) lets it reorder an extractive answer's fi
 sentences by `ranker score + alignment bonus + weight × reader score`; the rest keep their
 order below them (on by default; CITEQA_READER=0 leaves it out). Only the sentences the reader
 could still put first are read, best first, and each pair read narrows that further
-(`head_bonus`); the search reads the first sentence while it aligns (`read_one`). About 0.7
+(`head_bonus`); the search reads the first sentence while it aligns (`read_one`). About 1.6
 pairs a question are left to read after the search, and the first sentence is always the one
 reading every pair would put first.
 Abstention is decided before, on the ranker's best sentence, as it was calibrated.
 
 The model's sidecar `reader_model.meta.json` records its sha256 (checked before use: a changed
-file is an error naming it), the training command, data, seed and cross-validated figures.
+file is an error naming it), the training command, data, seed and cross-validated figures, and
+the weight with the dev-set figures it was chosen by (`python bench/reader_weight.py --write`).
 """
 
 from __future__ import annotations
