@@ -102,6 +102,7 @@ class Assistant:
             follow_search=lambda query, filters: self.searcher.search(
                 query, SEARCH_K, filters, align=False
             ),
+            terms=self.searcher.feature_cache.terms,
         )
         self.llm = llm
         self.k = k

@@ -383,6 +383,14 @@ class FollowUpSearch:
 
 
 Search = Callable[[str, Filters], "SearchResult"]
+# a sentence's stemmed terms, given its key and how to read its text (FeatureCache.terms)
+Terms = Callable[[tuple[str, int], Callable[[tuple[str, int]], str]], frozenset[str]]
+
+
+def tokenized(key: tuple[str, int], text: Callable[[tuple[str, int]], str]) -> frozenset[str]:
+    return frozenset(tokenize(text(key)))
+
+
 Rewrite = Callable[[str, Sequence[Any], Context], str]
 
 
@@ -401,12 +409,15 @@ class FollowUps:
         embedder: Embedder,
         cache_size: int = 256,
         follow_search: Search | None = None,
+        terms: Terms = tokenized,
     ):
         """`search` answers a first turn (and replays one); `follow_search`, when given, the
         searches of a follow-up (the assistant's skip word-piece alignment: a follow-up's own
-        words lack its subject, and its confidence is calibrated without it)."""
+        words lack its subject, and its confidence is calibrated without it). `terms` gives a
+        sentence's stemmed terms (the assistant's: the search's cache of them)."""
         self._search = search
         self._follow = follow_search or search
+        self._terms = terms
         self.store = store
         self.embedder = embedder
         self._cache: OrderedDict[tuple[Any, ...], Context] = OrderedDict()
@@ -534,7 +545,9 @@ class FollowUps:
         bm25 = self.store.bm25_sentence_scores(own, keys)
         best_bm25 = max(bm25.values(), default=0.0) or 1.0
         kind = expected_kind(question, follow_up=True)
-        leads = headline_leads(own, {a: stored[a].title for a in articles if a in stored}, sentence)
+        titles = {a: stored[a].title for a in articles if a in stored}
+        text = sentence.__getitem__
+        leads = headline_leads(own, titles, keys, lambda key: self._terms(key, text))
         score = {
             key: cosine.get(key, 0.0)
             + W_CONTEXT * around.get(key, 0.0)
@@ -565,21 +578,21 @@ class FollowUps:
 
 
 def headline_leads(
-    question: str, titles: Mapping[str, str], sentences: Mapping[tuple[str, int], str]
+    question: str,
+    titles: Mapping[str, str],
+    keys: Sequence[tuple[str, int]],
+    terms: Callable[[tuple[str, int]], frozenset[str]],
 ) -> set[tuple[str, int]]:
     """The lead sentences (each article's first) whose headline holds a word of the question
-    that no sentence of that article holds (see W_HEADLINE)."""
+    that none of that article's sentences `keys` holds (see W_HEADLINE)."""
     asked = set(tokenize(question)) - _ASKING
     leads: set[tuple[str, int]] = set()
     for article, title in titles.items():
         only_title = asked & set(tokenize(title))
-        if not only_title or (article, 0) not in sentences:
-            continue
-        for (a, _), text in sentences.items():
-            if a == article:
-                only_title -= set(tokenize(text))
-        if only_title:
-            leads.add((article, 0))
+        if only_title and (article, 0) in keys:
+            said = set().union(*(terms(key) for key in keys if key[0] == article))
+            if only_title - said:
+                leads.add((article, 0))
     return leads
 
 

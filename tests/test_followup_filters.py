@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
@@ -30,6 +31,7 @@ from qa.followup import (
     own_query,
     people,
     prior_turns,
+    tokenized,
     user_turns,
 )
 from qa.followup import resolve as resolve_query
@@ -62,12 +64,18 @@ def test_headline_words_no_sentence_holds_point_at_the_lead():
         ("storm", 0): "The storm brought floods to the valley.",
         ("storm", 1): "Rivers burst their banks.",
     }
-    assert headline_leads("When was it approved?", titles, sentences) == {("bridge", 0)}
+    keys = list(sentences)
+
+    def leads(question, keys=keys):
+        said = partial(tokenized, text=sentences.__getitem__)
+        return headline_leads(question, titles, keys, said)
+
+    assert leads("When was it approved?") == {("bridge", 0)}
     # words a sentence holds too ("bridge", "storm") point nowhere; "bring" is the headline's only
-    assert headline_leads("When will the bridge open?", titles, sentences) == set()
-    assert headline_leads("What happened in the storm?", titles, sentences) == set()
-    assert headline_leads("What did it bring?", titles, sentences) == {("storm", 0)}
-    assert headline_leads("When was it approved?", titles, {("bridge", 1): "Work."}) == set()
+    assert leads("When will the bridge open?") == set()
+    assert leads("What happened in the storm?") == set()
+    assert leads("What did it bring?") == {("storm", 0)}
+    assert leads("When was it approved?", [("bridge", 1)]) == set()
 
 
 def test_user_turns_from_pairs_and_messages():
