@@ -35,6 +35,7 @@ from tests.ui_server import (
     Server,
     ask_in_browser,
     free_port,
+    open_app,
     running_app,
 )
 
@@ -535,8 +536,7 @@ def page(browser, server):
     page.on("request", lambda request: requests.append(request.url))
     page.on("popup", lambda popup: dialogs.append(f"popup: {popup.url}"))
     page.dialogs, page.requests = dialogs, requests
-    page.goto(server.url, wait_until="domcontentloaded")
-    page.wait_for_selector("#citeqa-q textarea")
+    open_app(page, server.url)
     yield page
     context.close()
 

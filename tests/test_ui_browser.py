@@ -19,6 +19,7 @@ from tests.ui_server import (
     XSS_TITLE,
     Server,
     ask_in_browser,
+    open_app,
     running_app,
 )
 
@@ -56,8 +57,7 @@ def page(browser, server):
     page.on("dialog", on_dialog)
     page.on("request", lambda request: seen.requests.append(request.url))
     page.seen = seen
-    page.goto(server.url, wait_until="domcontentloaded")
-    page.wait_for_selector("#citeqa-q textarea")
+    open_app(page, server.url)
     yield page
     context.close()
 
@@ -177,7 +177,7 @@ def test_articles_tab_lists_a_page_and_finds_the_rest(browser, tmp_path, monkeyp
         page = context.new_page()
         page.set_default_timeout(TIMEOUT_MS)
         try:
-            page.goto(server.url, wait_until="domcontentloaded")
+            open_app(page, server.url)
             page.get_by_role("tab", name="Articles").click()
             tab, line = page.locator("#citeqa-articles"), page.locator("#citeqa-listing")
             expect(line).to_contain_text(f"the newest 3 of {total}")

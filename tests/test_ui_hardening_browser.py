@@ -14,7 +14,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.ui_server import BRIDGE_QUESTION, BRIDGE_TITLE, Server, ask_in_browser, running_app
+from tests.ui_server import (
+    BRIDGE_QUESTION,
+    BRIDGE_TITLE,
+    Server,
+    ask_in_browser,
+    open_app,
+    running_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -77,8 +84,7 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server.url, wait_until="domcontentloaded")
-    page.wait_for_selector("#citeqa-q textarea")
+    open_app(page, server.url)
     yield page
     context.close()
 

@@ -10,7 +10,14 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.ui_server import BRIDGE_QUESTION, BRIDGE_SENTENCE, Server, ask_in_browser, running_app
+from tests.ui_server import (
+    BRIDGE_QUESTION,
+    BRIDGE_SENTENCE,
+    Server,
+    ask_in_browser,
+    open_app,
+    running_app,
+)
 from ui.render import linked_chat_text
 
 pytestmark = pytest.mark.browser
@@ -44,8 +51,7 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 600})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(server.url, wait_until="domcontentloaded")
-    page.wait_for_selector("#citeqa-q textarea")
+    open_app(page, server.url)
     yield page
     context.close()
 

@@ -109,6 +109,18 @@ def running_app(base: Path, extra: Sequence[Path] = (), fetch: Any = None) -> It
         assistant.close()
 
 
+# the chat's parts a test reads; Gradio renders them one after another after the page loads
+APP_PARTS = ("#citeqa-q textarea", "#citeqa-chat", "#citeqa-sources")
+
+
+def open_app(page, url: str) -> None:
+    """Load the chat and wait until all of its parts are on the page (reading or changing the
+    page as soon as the question box shows found the sources panel not there yet)."""
+    page.goto(url, wait_until="domcontentloaded")
+    for selector in APP_PARTS:
+        page.wait_for_selector(selector)
+
+
 def ask_in_browser(page, question: str) -> None:
     """Type a question in the chat, press Enter, wait until its sources (or "No sources") show."""
     from playwright.sync_api import expect
