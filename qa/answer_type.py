@@ -17,6 +17,15 @@ _UNITS = (
     r"metres?|kilometres?|miles?|feet|inches|tonnes?|tons?|kilograms?|grams?|litres?|gallons?|"
     r"hectares?|acres?|square|degrees?|pounds|dollars|euros)"
 )
+# "Which judge…", "what scientist…": a question that names the role it asks about asks for a person
+_PEOPLE = (
+    r"(judge|barrister|lawyer|attorney|solicitor|prosecutor|defendant|witness|officer|official|"
+    r"spokes(man|woman|person)|minister|president|chancellor|mayor|governor|senator|"
+    r"councill?or|leader|chair(man|woman|person)?|chief|director|manager|coach|captain|player|"
+    r"striker|defender|goalkeeper|referee|scientist|researcher|professor|doctor|engineer|"
+    r"architect|author|writer|journalist|reporter|actor|actress|singer|artist|founder|owner|"
+    r"executive|investor|member|person|man|woman|boy|girl|victim|suspect)s?"
+)
 # Refinements of "number" tried first: news gives an age as "Calloway, 44," or "aged 44" and an
 # amount with its unit or currency; any digit ("the wettest January in 30 years") is too weak.
 _KINDS = {
@@ -43,7 +52,8 @@ _KINDS = {
     ),
     "number": (
         re.compile(
-            r"^\s*(how (much|many|long|far|old|big|large|high|tall|fast|deep)|"
+            r"^\s*(how (much|many|long|far|old|big|large|high|tall|fast|deep|strong|heavy|hot|cold|"
+            r"warm|wide|wet|low|steep|severe|powerful|quickly|often)|"
             r"what (percentage|percent|proportion|share|number|amount|size)|"
             r"at what (age|rate|speed))\b",
             re.I,
@@ -55,7 +65,7 @@ _KINDS = {
         ),
     ),
     "person": (
-        re.compile(r"^\s*(who|whom|whose)\b", re.I),
+        re.compile(rf"^\s*(who|whom|whose|(which|what) ([\w'-]+ ){{0,2}}{_PEOPLE})\b", re.I),
         re.compile(r"\b[A-Z][a-z]+(\s+[A-Z][a-z.'-]+)+"),
     ),
 }

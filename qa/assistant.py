@@ -96,7 +96,7 @@ class Assistant:
         # reorders the best sentences of an extractive answer with alignment (qa/search/reader.py)
         self.reader = packaged_reader() if self.settings.reader else None
         self.followups = FollowUps(
-            lambda query, filters: self.searcher.search(query, SEARCH_K, filters),
+            self._first_turn_search,
             self.store,
             self.embedder,
             follow_search=lambda query, filters: self.searcher.search(
@@ -204,6 +204,33 @@ class Assistant:
             return " ".join(text.split())
 
         return rewrite
+
+    def _first_turn_search(self, question: str, filters: Filters) -> SearchResult:
+        """A first question searched as an extractive answer cites it: the search, then the
+        order the answer shows (recency, alignment, the reader). A follow-up's context is rebuilt
+        from this, so "he" and "it" point at the sentence the user was shown [1], not at the
+        ranker's first (which the alignment and the reader often move down)."""
+        reader = self.reader
+        result = self.searcher.search(
+            question,
+            SEARCH_K,
+            filters,
+            read_first=partial(reader.read_one, question) if reader is not None else None,
+        )
+        evidence = prefer_recent(question, result.evidence)
+        return replace(result, evidence=self._read(question, evidence, result, {}, True))
+
+    def _remember_first_turn(
+        self,
+        follow_up: bool,
+        question: str,
+        filters: Filters,
+        threshold: float,
+        found: FollowUpSearch,
+    ) -> None:
+        """Keep a first question's context for its follow-ups (they keep their own)."""
+        if not follow_up:
+            self.followups.remember((), question, filters, threshold, Context(), found)
 
     def _search(
         self,
@@ -428,7 +455,6 @@ class Assistant:
                 read_first=partial(reader.read_one, question) if reader is not None else None,
             )
             found = FollowUpSearch(question, result, result.evidence, result.confidence)
-            self.followups.remember((), question, filters, threshold, Context(), found)
         query, evidence, confidence = found.query, found.evidence, found.confidence
         evidence = prefer_recent(question, evidence)  # "latest", "now": newer first
         timings = {
@@ -437,6 +463,7 @@ class Assistant:
             "confidence": round(confidence, 4),
         }
         if not evidence or confidence < threshold:
+            self._remember_first_turn(follow_up, question, filters, threshold, found)
             timings["total_ms"] = elapsed_ms(started)
             yield Answer(
                 question, ABSTAIN_TEXT, (), True, timings, evidence, mode, query, asked_time
@@ -444,6 +471,10 @@ class Assistant:
             return
         wanted = mode == "extractive" and not follow_up
         evidence = self._read(query, evidence, found.result, timings, wanted)
+        # the next turn's context starts from the sentences as cited
+        self._remember_first_turn(
+            follow_up, question, filters, threshold, replace(found, evidence=evidence)
+        )
         t1 = time.perf_counter()
         if mode in ("timeline", "extractive"):
             disputed = None

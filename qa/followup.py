@@ -77,6 +77,7 @@ _QUESTION_WORDS = {
     "the",
     "and",
     "about",
+    "any",
 }
 # A name: capitalised words, joined by "&", "of", "de", "der", "von", "van" or a hyphen.
 _WORD = r"(?:(?:Dr|Ms|Mr|Mrs|Prof|St)\.|[A-Z][\w'’.-]*\w|[A-Z])"
@@ -201,6 +202,17 @@ def cited_articles(answer: Any) -> tuple[str, ...]:
 def leans_on_history(question: str) -> bool:
     content = [w for w in _CONTENT.findall(question) if w.lower() not in _QUESTION_WORDS]
     return bool(_LEANING.search(question)) or len(content) < 3
+
+
+def names_another_article(
+    question: str, title: str, focus_titles: Sequence[tuple[str, str]]
+) -> bool:
+    """Whether `question` names what `title`'s article is about in words none of the focus
+    articles' titles hold: "Hollin Moor was also in the Storm Corvin story. How much rain fell
+    there?" leaves the algae study for the storm, its "there" notwithstanding."""
+    held = {t for _, focus_title in focus_titles for t in tokenize(focus_title)}
+    named = {t for name in names(question) for t in tokenize(name)} - held
+    return bool(named & set(tokenize(title)))
 
 
 def history_text(history: Sequence[Any] | None, limit: int = 6) -> str:
@@ -509,7 +521,11 @@ class FollowUps:
         top = overall.evidence[0] if overall.evidence else None
         leave = (
             top is not None
-            and (rewrite is not None or not leans_on_history(question))
+            and (
+                rewrite is not None
+                or not leans_on_history(question)
+                or names_another_article(question, top.title, context.titles)
+            )
             and top.article_id not in focus.articles
             and overall.confidence >= threshold
             and overall.confidence > mine.confidence + FOCUS_MARGIN

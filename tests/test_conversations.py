@@ -239,6 +239,44 @@ def test_symptoms_of_the_issue(assistant):
     assert "add 12 turbines" in money.citations[0].sentence
 
 
+MANAGER = "Who is the manager of Kestrel Vale Rovers?"
+
+
+def test_the_context_holds_the_sentence_cited(assistant):
+    """ "he" in a follow-up is the person of the sentence the user was shown [1] (which the
+    alignment and the reader chose over the ranker's first, the match report's lead), whether
+    the context was kept from the answer or is replayed from the history's text."""
+    from qa.filters import Filters
+
+    manager = assistant.ask(MANAGER)
+    shown = manager.citations[0].sentence
+    assert "Rhys Calloway" in shown
+    ranker_first = assistant.searcher.search(MANAGER, 10).evidence[0].sentence
+    assert ranker_first != shown  # else this test would not tell the two apart
+    history = [(MANAGER, manager.text)]
+    for replayed in (False, True):
+        if replayed:
+            assistant.followups.clear()
+        context = assistant.followups.context(history, Filters(), assistant.abstain_below)
+        assert context.last_sentence == shown, replayed
+        job = assistant.ask("When did he take the job?", history)
+        assert "took charge of the club in January 2023" in job.citations[0].sentence, replayed
+
+
+def test_naming_another_story_leaves_the_focus_despite_a_pronoun(assistant):
+    algae = "Where will the algae trials take place?"
+    first = assistant.ask(algae)
+    assert "Hollin Moor" in first.citations[0].sentence
+    rain = assistant.ask(
+        "Hollin Moor was also in the Storm Corvin story. How much rain fell there?",
+        [(algae, first.text)],
+    )
+    assert "98.4 millimetres" in rain.citations[0].sentence
+    # without the storm's name, "there" keeps the conversation in the algae study
+    stay = assistant.ask("What will they test there?", [(algae, first.text)])
+    assert stay.citations[0].article_id == first.citations[0].article_id
+
+
 def test_a_new_subject_leaves_the_focus(assistant):
     bridge = assistant.ask(BRIDGE)
     answer = assistant.ask(HELIX, [(BRIDGE, bridge.text)])

@@ -28,6 +28,7 @@ from qa.followup import (
     history_text,
     leans_on_history,
     names,
+    names_another_article,
     own_query,
     people,
     prior_turns,
@@ -391,6 +392,13 @@ def test_extractive_empty():
         ("Which decade saw the most floods?", "date"),
         ("In what century did it begin?", "date"),
         ("Which team won?", None),
+        ("Which judge sentenced him?", "person"),  # the role asked about names a person
+        ("Which Kestrel Vale player scored?", "person"),
+        ("What officials said so?", "person"),
+        ("Which fund will pay?", None),
+        ("Which construction company built it?", None),
+        ("How strong did the wind get?", "number"),
+        ("How heavy was the rain?", "number"),
         ("How many people were evacuated?", "number"),
         ("How much did it cost?", "amount"),
         ("How much rain fell?", "amount"),
@@ -584,3 +592,20 @@ def test_ingest_report_summary_names_skipped_types():
         "skipped 1 file of unsupported type: .pdf 1"
     )
     assert "skipped" not in IngestReport(added=("a",)).summary()
+
+
+@pytest.mark.parametrize(
+    ("question", "title", "named"),
+    [
+        ("Hollin Moor was also in the Storm Corvin story. How much rain fell there?",
+         "Storm Corvin brings record rain", True),
+        ("How much rain fell there?", "Storm Corvin brings record rain", False),
+        # a name the focus article's title holds too does not say the subject changed
+        ("Did the University of Marrowby comment on it?",
+         "Marrowby University spin-out wins grant", False),
+        ("What did Helix say about it?", "Storm Corvin brings record rain", False),
+    ],
+)  # fmt: skip
+def test_names_another_article(question, title, named):
+    focus = (("a1", "Cold-loving algae found by University of Marrowby team"),)
+    assert names_another_article(question, title, focus) is named
