@@ -26,6 +26,8 @@ _PEOPLE = (
     r"architect|author|writer|journalist|reporter|actor|actress|singer|artist|founder|owner|"
     r"executive|investor|member|person|man|woman|boy|girl|victim|suspect)s?"
 )
+# a role that names a person in the question itself: "their goalkeeper, where's she on loan from?"
+PERSON_ROLE = re.compile(rf"\b{_PEOPLE}\b", re.I)
 # Refinements of "number" tried first: news gives an age as "Calloway, 44," or "aged 44" and an
 # amount with its unit or currency; any digit ("the wettest January in 30 years") is too weak.
 _KINDS = {

@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from qa.answer_type import ORGANISATION, expected_kind, holds_kind
+from qa.answer_type import ORGANISATION, PERSON_ROLE, expected_kind, holds_kind
 from qa.filters import Filters
 from qa.search.evidence import is_lead_in
 from qa.types import Evidence
@@ -358,12 +358,14 @@ class Context:
 
 def own_query(question: str, context: Context) -> str:
     """The question with what its own words point at: the people of the last answer for
-    he/she/his/her, and the last answer itself for a bare "Why?" or "Who?"."""
+    he/she/his/her (unless a role before the pronoun says whom it means: "And their
+    goalkeeper, where's she on loan from?"), and the last answer itself for a bare "Why?"."""
     if context.empty:
         return question
     if not set(tokenize(question)) - _ASKING and context.last_sentence:
         return f"{question} {context.last_sentence}"
-    if _PERSONAL.search(question):
+    pronoun = _PERSONAL.search(question)
+    if pronoun and not PERSON_ROLE.search(question[: pronoun.start()]):
         found = [p for p in context.last_people() if p not in question][:2]
         if found:
             return f"{question} {' '.join(found)}"

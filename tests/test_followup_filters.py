@@ -556,6 +556,10 @@ def test_resolve_and_own_query():
     assert own_query("What did she say?", CONTEXT) == "What did she say? Dr. Helena Marsh"
     assert own_query("Why?", CONTEXT) == f"Why? {CONTEXT.sentences[-1]}"
     assert own_query("Who designed it?", CONTEXT) == "Who designed it?"
+    # a role before the pronoun is whom it means, not the last answer's people
+    asked = "And the chief engineer, what did she say?"
+    assert own_query(asked, CONTEXT) == asked
+    assert own_query("What did she tell the engineers?", CONTEXT).endswith("Dr. Helena Marsh")
 
 
 def test_context_focus_subject_and_description():
