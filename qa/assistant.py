@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date
 from functools import partial
@@ -33,7 +33,7 @@ from qa.options import UNSET, AskOptions
 from qa.question_time import question_time
 from qa.recency import prefer_recent
 from qa.reports import also_in, differing
-from qa.search import ABSTAIN_BELOW, Searcher, SearchResult
+from qa.search import ABSTAIN_BELOW, Searcher, SearchResult, headline
 from qa.search.alignment import TOP_N, TokenAligner
 from qa.search.head import reorder_head
 from qa.search.reader import packaged_reader
@@ -256,6 +256,24 @@ class Assistant:
         """The stored sentence after `evidence` in its article (None for the last)."""
         return self._neighbour(evidence, 1)
 
+    def _terms_and_leads(
+        self, head: Sequence[Evidence]
+    ) -> tuple[Callable[[tuple[str, int]], frozenset[str]], Callable[[str], str]]:
+        """(a head sentence's stemmed terms, through the search's cache of them; an article's
+        first sentence, from the head when it is there, else from the store)."""
+        known = {(e.article_id, e.sentence_index): e.sentence for e in head}
+
+        def text(key: tuple[str, int]) -> str:
+            if key not in known:
+                stored = self._stored_evidence(*key)
+                known[key] = stored.sentence if stored is not None else ""
+            return known[key]
+
+        return (
+            lambda key: self.searcher.feature_cache.terms(key, text),
+            lambda article: text((article, 0)),
+        )
+
     def _stored_evidence(self, article_id: str, index: int) -> Evidence | None:
         """A stored sentence as Evidence (score 0), with its article's title, date, source."""
         article = self.store.articles([article_id]).get(article_id)
@@ -385,11 +403,12 @@ class Assistant:
         """The sentence cited first is chosen among the best TOP_N by word-piece alignment
         (qa/search/alignment.py; the search has scored them, `result.aligned`) and the reader
         (qa/search/reader.py; the search read the first, `result.read`), each adding its
-        weighted score to the ranker's (`wanted` for extractive answers to a first question).
+        weighted score to the ranker's, less the penalty of a sentence that only restates its
+        headline (qa/search/headline.py) (`wanted` for extractive answers to a first question).
         Not for a follow-up, whose words lack the subject the conversation supplies (the reader
         made 3 of the conversation set's follow-ups wrong and 1 right); an LLM reads them all
         and chooses for itself; a timeline orders by date."""
-        if not wanted or (self.aligner is None and self.reader is None):
+        if not wanted:
             return tuple(evidence)
         head = list(evidence[:TOP_N])
         if len(head) < 2:
@@ -402,6 +421,10 @@ class Assistant:
             known = {**aligned, **self.searcher.align(query, missing)}
             scores = [known[(e.article_id, e.sentence_index)] for e in head]
             bonus += self.aligner.weight * np.asarray(scores)
+        # a sentence that only restates its headline loses to one holding what the question
+        # asks beyond it (qa/search/headline.py)
+        terms, lead = self._terms_and_leads(head)
+        bonus -= headline.WEIGHT * headline.restatement(query, head, terms, lead)
         if self.reader is not None:
             started = time.perf_counter()
             before = np.array([e.score for e in head]) + bonus

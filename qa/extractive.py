@@ -103,8 +103,15 @@ def extractive_answer(
 
 def disagreement_answer(best: Evidence, other: Evidence) -> tuple[str, tuple[Citation, ...]]:
     """Two sources giving different figures for the same thing: both cited, each with its
-    source and date, and the answer says they differ (qa/reports.py finds them)."""
-    chosen = (best, other)
+    source and date, and the answer says they differ (qa/reports.py finds them). The later
+    report comes first, as figures are revised while a story develops (the better-ranked one
+    first when both have the same date or either has none)."""
+    later = (
+        best.published is not None
+        and other.published is not None
+        and other.published > best.published
+    )
+    chosen = (other, best) if later else (best, other)
 
     def who(e: Evidence) -> str:
         when = e.published.date().isoformat() if e.published else "undated"

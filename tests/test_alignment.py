@@ -208,6 +208,7 @@ def test_a_damaged_int8_copy_makes_the_export_stale(tmp_path, monkeypatch, embed
 def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, monkeypatch):
     import qa.assistant
     from qa import Assistant
+    from qa.search import headline
 
     question = "How many vehicles cross the Old Tanner Bridge on a weekday?"
     reordered: list[int] = []
@@ -217,6 +218,7 @@ def test_first_extractive_answers_are_aligned_unless_told_not_to(sample_home, mo
         lambda evidence, bonus: reordered.append(len(bonus)) or reorder_head(evidence, bonus),
     )
     monkeypatch.setenv("CITEQA_READER", "0")  # alignment's bonus alone (the reader adds its own)
+    monkeypatch.setattr(headline, "WEIGHT", 0.0)  # and so does the headline penalty
     with Assistant(home=sample_home) as on:
         assert on.aligner is not None
         aligned = on.ask(question)

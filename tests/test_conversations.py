@@ -277,6 +277,26 @@ def test_naming_another_story_leaves_the_focus_despite_a_pronoun(assistant):
     assert stay.citations[0].article_id == first.citations[0].article_id
 
 
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("How long did the jury deliberate before convicting the former treasurer?", "five hours"),
+        ("In what year was Helix Tidal Power founded?", "founded in 2016"),
+    ],
+)
+def test_a_detail_is_not_answered_by_the_headline_restated(
+    assistant, monkeypatch, question, answer
+):
+    """The lead restates the headline and every signal ranks it first; the question asks what
+    the headline does not say (qa/search/headline.py)."""
+    from qa.search import headline
+
+    assert answer in assistant.ask(question).citations[0].sentence
+    monkeypatch.setattr(headline, "WEIGHT", 0.0)
+    without = assistant.ask(question).citations[0]
+    assert answer not in without.sentence and without.sentence_index == 0
+
+
 def test_a_new_subject_leaves_the_focus(assistant):
     bridge = assistant.ask(BRIDGE)
     answer = assistant.ask(HELIX, [(BRIDGE, bridge.text)])

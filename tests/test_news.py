@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,6 +75,8 @@ def test_sources_that_disagree_are_both_cited(assistant):
     figures = {"400" if "400 homes" in c.sentence else "340" for c in answer.citations}
     assert figures == {"340", "400"}
     assert len({c.article_id for c in answer.citations}) == 2
+    first, second = answer.citations  # the later report first: figures get revised
+    assert first.published > second.published
     for citation in answer.citations:  # each with its source and date
         assert f"{citation.source}, {citation.published.date().isoformat()}:" in answer.text
     # the wire copy of the 340 figure was republished: the citation says so
@@ -397,3 +400,18 @@ def test_evidence_leaves_out_an_article_removed_after_the_search(tmp_path, embed
         # the same wording from another outlet (a duplicate before) now takes its place
         assert after[0].sentence == before[0].sentence and after[0].article_id != gone
         assert [e.sentence for e in after[1:]] == [e.sentence for e in before[1:]]
+
+
+@pytest.mark.unit
+def test_a_disagreement_puts_the_later_report_first():
+    from qa.extractive import disagreement_answer
+
+    older = ev("a", "About 340 homes below the dam were evacuated.")
+    newer = ev("b", "About 400 homes below the dam were evacuated.")
+    newer = replace(newer, published=datetime(2025, 5, 10, tzinfo=UTC))
+    for best, other in ((older, newer), (newer, older)):
+        text, cited = disagreement_answer(best, other)
+        assert [c.article_id for c in cited] == ["b", "a"], text
+    undated = replace(newer, published=None)
+    _, cited = disagreement_answer(older, undated)  # no date to compare: the best first
+    assert [c.article_id for c in cited] == ["a", "b"]

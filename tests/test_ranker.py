@@ -57,7 +57,7 @@ def _rows(n: int = 40, seed: int = 3) -> list[CandidateFeatures]:
 def test_weighted_sum_ranker_is_unchanged():
     row = CandidateFeatures("a", 1, 0, 0.5, 0.4, 1.0, 0.5, 1.0)
     assert WeightedSumRanker().scores([row]) == [
-        pytest.approx(0.5 + 0.2 * 0.4 + 0.3 * 1.0 + 0.3 * 0.5 + 0.2 * 1.0)
+        pytest.approx(0.5 + 0.2 * 0.4 + 0.3 * 1.0 + 0.3 * 0.5 + 0.05 * 1.0)
     ]
 
 
