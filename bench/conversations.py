@@ -2,27 +2,24 @@
 
     python bench/conversations.py [FILE ...] [--home DIR] [--misses]
 
-Each conversation is asked as the chat asks it (every turn with the earlier questions and the
-answers given as history); a turn is cited right when the answer does not abstain and its [1]
-sentence holds the turn's evidence string (tests/test_conversations.py's rule, which asserts
-the floors on samples/conversations.jsonl). Default files: that set and
-samples/conversations-blind.jsonl, whose three parts (ids h…, b…, k…) were written blind by
-helpers who saw only the articles (samples/README.md); figures are printed per id prefix.
-The store is --home, or a throwaway one holding samples/articles and ../shared/seeds.
-Nothing is asserted: this prints figures.
+Each conversation is asked as the chat asks it, through tests/test_conversations.py's
+`conversation_rates` (every turn with the earlier questions and the answers given as history;
+a turn is cited right when the answer does not abstain and its [1] sentence holds the turn's
+evidence string). That test asserts the floors on samples/conversations.jsonl; this prints
+figures for any set. Default files: that set and samples/conversations-blind.jsonl, whose
+three parts (ids h…, b…, k…) were written blind by helpers who saw only the articles
+(samples/README.md); figures are printed per file and id prefix. The store is --home, or a
+throwaway one holding samples/articles and ../shared/seeds.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -44,56 +41,32 @@ def main() -> None:
     args = parser.parse_args()
 
     from qa import Assistant
+    from vectorstore.query_encoder import cache_root
+
+    # the tests' conftest points the query encoder's export cache at a fresh folder, which
+    # embeds questions through torch instead of the ONNX export the chat uses: keep the user's
+    os.environ["CITEQA_CACHE_DIR"] = str(cache_root())
+    from tests import test_conversations as chat
 
     home = args.home or tempfile.mkdtemp(prefix="citeqa-conversations-")
-    counts: Counter[tuple[str, str]] = Counter()
     with Assistant(home=home) as assistant:
         if assistant.store.is_empty():
             print(assistant.ingest([str(ROOT / "samples" / "articles"), str(SEEDS)]).summary())
         for path in args.files:
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    ask(assistant, json.loads(line), path, counts, args.misses)
-    for group in sorted({g for g, _ in counts}):
-        c = {k: counts[(group, k)] for k in ("first", "first_right", "follow", "follow_right")}
-        print(
-            f"{group:34s} first turns {c['first_right']}/{c['first']}, "
-            f"follow-ups {c['follow_right']}/{c['follow']}, "
-            f"wrongly abstained {counts[(group, 'abstained')]}/{c['follow']}, "
-            f"unanswerable abstained {counts[(group, 'unanswerable_abstained')]}"
-            f"/{counts[(group, 'unanswerable')]}"
-        )
-
-
-def ask(
-    assistant: Any,
-    conversation: dict[str, Any],
-    path: Path,
-    counts: Counter[tuple[str, str]],
-    misses: bool,
-) -> None:
-    """Ask one conversation turn by turn, counting under "<file> <id prefix>"."""
-    group = f"{path.name} {re.sub(r'[0-9]+$', '', conversation['id'])}"
-    history: list[tuple[str, str]] = []
-    for number, turn in enumerate(conversation["turns"]):
-        answer = assistant.ask(turn["question"], history)
-        evidence = turn["evidence"] or ()
-        evidence = [evidence] if isinstance(evidence, str) else evidence
-        first = answer.citations[0].sentence if answer.citations else ""
-        right = not answer.abstained and any(e in first for e in evidence)
-        if number == 0:
-            counts[(group, "first")] += 1
-            counts[(group, "first_right")] += right
-        elif turn["answerable"]:
-            counts[(group, "follow")] += 1
-            counts[(group, "follow_right")] += right
-            counts[(group, "abstained")] += answer.abstained
-        else:
-            counts[(group, "unanswerable")] += 1
-            counts[(group, "unanswerable_abstained")] += answer.abstained
-        if misses and turn["answerable"] and not right:
-            print(f"{conversation['id']}.{number} {turn['question']!r} → {answer.text[:90]!r}")
-        history.append((turn["question"], answer.text))
+            groups: dict[str, list[tuple[str, list[chat.Turn]]]] = {}
+            for cid, turns in chat.read_conversations(path):
+                groups.setdefault(re.sub(r"[0-9]+$", "", cid), []).append((cid, turns))
+            for prefix, conversations in groups.items():
+                rates = chat.conversation_rates(assistant, conversations)
+                print(
+                    f"{path.name} {prefix:4s} first turns {rates.first_right}/{rates.first}, "
+                    f"follow-ups {rates.follow_right}/{rates.follow}, "
+                    f"wrongly abstained {rates.abstained}/{rates.follow}, "
+                    f"unanswerable abstained "
+                    f"{rates.unanswerable_abstained}/{rates.unanswerable}"
+                )
+                if args.misses:
+                    print("\n".join(f"  {miss}" for miss in rates.misses))
 
 
 if __name__ == "__main__":

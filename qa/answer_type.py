@@ -17,6 +17,12 @@ _UNITS = (
     r"metres?|kilometres?|miles?|feet|inches|tonnes?|tons?|kilograms?|grams?|litres?|gallons?|"
     r"hectares?|acres?|square|degrees?|pounds|dollars|euros)"
 )
+# Words that ask without saying about what ("Why?", "Who said so?", "What happened?"): a
+# question's content is what is left without them (qa.followup, qa.search.headline)
+ASKING_WORDS = frozenset(
+    "what when where who whom why how which else more about happen happened say said tell told "
+    "mean meant do did so then".split()
+)
 # "Which judge…", "what scientist…": a question that names the role it asks about asks for a person
 _PEOPLE = (
     r"(judge|barrister|lawyer|attorney|solicitor|prosecutor|defendant|witness|officer|official|"

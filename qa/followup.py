@@ -40,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from qa.answer_type import ORGANISATION, PERSON_ROLE, expected_kind, holds_kind
+from qa.answer_type import ASKING_WORDS, ORGANISATION, PERSON_ROLE, expected_kind, holds_kind
 from qa.filters import Filters
 from qa.search.evidence import is_lead_in
 from qa.types import Evidence
@@ -108,12 +108,7 @@ W_KIND = 0.2
 W_HEADLINE = 0.2
 # Words that ask without saying about what: a question made of these alone ("Why?", "Who said
 # so?") is about the last answer, and is searched with its sentence.
-_ASKING = frozenset(
-    tokenize(
-        "what when where who whom why how which else more about happen happened say said "
-        "tell told mean meant do did so then"
-    )
-)
+_ASKING = frozenset(tokenize(" ".join(sorted(ASKING_WORDS))))
 FOCUS_MARGIN = 0.1  # the global evidence must be this much more confident to leave the focus
 FOCUS_TURNS = 3  # answered turns whose articles are the focus
 REPLAY_TURNS = 4  # previous user questions replayed to rebuild the context

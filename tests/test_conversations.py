@@ -143,11 +143,14 @@ class Rates:
         )
 
 
-def conversation_rates(assistant: Assistant) -> Rates:
-    """Ask every conversation turn by turn (the seed's only when the seed is here)."""
+def conversation_rates(
+    assistant: Assistant, conversations: list[tuple[str, list[Turn]]] | None = None
+) -> Rates:
+    """Ask every conversation turn by turn (the seed's only when the seed is here); the set's
+    by default, or `conversations` (bench/conversations.py)."""
     conversations = [
         (cid, turns)
-        for cid, turns in read_conversations()
+        for cid, turns in (read_conversations() if conversations is None else conversations)
         if seed_present() or not needs_seed(turns)
     ]
     first = follow = follow_right = abstained = unanswerable = unanswerable_abstained = 0

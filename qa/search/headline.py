@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
+from qa.answer_type import ASKING_WORDS
 from qa.types import Evidence
 from vectorstore.lexical import tokenize
 
@@ -33,13 +34,15 @@ WEIGHT = 0.8
 # every sentence of its article is about, answers included; a headline says what happened.
 HEADLINE_TERMS = 4
 
-# words that say how to ask, not what about: stop words and qa.followup's asking words
-_NOT_CONTENT = frozenset(STOPWORDS_EN) | {
-    "what", "when", "where", "who", "whom", "whose", "why", "how", "which", "else", "more",
-    "about", "happen", "happened", "say", "said", "tell", "told", "mean", "meant", "do", "did",
-    "does", "so", "then", "is", "are", "was", "were", "he", "him", "his", "she", "her", "hers",
-    "it", "its", "they", "them", "their", "we", "us", "our", "you", "your", "i", "me", "my",
-}  # fmt: skip
+# words that say how to ask, not what about: stop words, the asking words, pronouns
+_NOT_CONTENT = (
+    frozenset(STOPWORDS_EN)
+    | ASKING_WORDS
+    | {
+        "whose", "does", "is", "are", "was", "were", "he", "him", "his", "she", "her", "hers",
+        "it", "its", "they", "them", "their", "we", "us", "our", "you", "your", "i", "me", "my",
+    }
+)  # fmt: skip
 _WORD = re.compile(r"[^\W_]+")
 
 
