@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from prompts import load_prompt
-from qa.answer_type import NUMBER_KINDS, expected_kind
+from qa.answer_type import NUMBER_KINDS, REORDER_WEIGHT, expected_kind, kinds_held
 from qa.checked import stream_checked
 from qa.corrections import correction_for
 from qa.errors import QuestionError
@@ -404,7 +404,8 @@ class Assistant:
         (qa/search/alignment.py; the search has scored them, `result.aligned`) and the reader
         (qa/search/reader.py; the search read the first, `result.read`), each adding its
         weighted score to the ranker's, less the penalty of a sentence that only restates its
-        headline (qa/search/headline.py) (`wanted` for extractive answers to a first question).
+        headline (qa/search/headline.py), plus REORDER_WEIGHT for one holding the kind of answer
+        asked for (qa/answer_type.py) (`wanted` for extractive answers to a first question).
         Not for a follow-up, whose words lack the subject the conversation supplies (the reader
         made 3 of the conversation set's follow-ups wrong and 1 right); an LLM reads them all
         and chooses for itself; a timeline orders by date."""
@@ -425,6 +426,8 @@ class Assistant:
         # asks beyond it (qa/search/headline.py)
         terms, lead = self._terms_and_leads(head)
         bonus -= headline.WEIGHT * headline.restatement(query, head, terms, lead)
+        # "how much" wants an amount, "who" a name the question does not hold (qa/answer_type.py)
+        bonus += REORDER_WEIGHT * np.array(kinds_held(query, [e.sentence for e in head]), float)
         if self.reader is not None:
             started = time.perf_counter()
             before = np.array([e.score for e in head]) + bonus

@@ -565,7 +565,7 @@ class FollowUps:
             key: cosine.get(key, 0.0)
             + W_CONTEXT * around.get(key, 0.0)
             + W_BM25 * bm25.get(key, 0.0) / best_bm25
-            + (W_KIND if kind and holds_kind(sentence[key], kind) else 0.0)
+            + (W_KIND if kind and holds_kind(sentence[key], kind, question) else 0.0)
             + (W_HEADLINE if key in leads else 0.0)
             for key in keys
             if sentence[key].strip() and not is_lead_in(sentence[key])

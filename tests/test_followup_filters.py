@@ -11,7 +11,7 @@ from functools import partial
 
 import pytest
 
-from qa.answer_type import expected_kind, holds_kind
+from qa.answer_type import expected_kind, holds_kind, kinds_held
 from qa.extractive import (
     MAX_SENTENCES,
     MORE_MARGIN,
@@ -471,6 +471,32 @@ def test_follow_up_kinds(question, kind):
 )
 def test_holds_kind(sentence, kind, holds):
     assert holds_kind(sentence, kind) is holds
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "holds"),
+    [
+        # "who" may be answered by a body: the objectors are a cooperative, the investor a firm
+        ("Who objects to the plan?", "The Selwick Sound Fishermen's Cooperative objected.", True),
+        ("Who invested?", "The round was led by the investment firm Greyfern Capital.", True),
+        # ... unless the question asks for a role, which a person fills
+        ("Which judge sentenced him?", "He was tried at Dunmere Crown Court.", False),
+        ("Which judge sentenced him?", "Sentencing him, Judge Harriet Osgood said…", True),
+        # a name the question already holds is not its answer
+        ("Which judge sentenced Gerald Fenwick?", "Gerald Fenwick, 58, was convicted.", False),
+        ("Who chairs the traders association?", "The Marrowby Traders Association said.", False),
+        ("Who chairs the traders association?", "Its chair, Owen Pryce, spoke.", True),
+        ("Who noticed?", "Nobody noticed for years.", False),
+    ],
+)
+def test_holds_kind_for_who_reads_the_question(question, sentence, holds):
+    assert holds_kind(sentence, "person", question) is holds
+
+
+def test_kinds_held_prefers_nothing_when_no_kind_is_asked():
+    sentences = ["It cost £14.2 million.", "Councillors voted 11 to 4."]
+    assert kinds_held("How much will it cost?", sentences) == [True, False]
+    assert kinds_held("What did the council decide?", sentences) == [False, False]
 
 
 # -- the conversation's context -------------------------------------------------------------------
