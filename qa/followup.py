@@ -16,7 +16,9 @@ said (their [1] sentence, the people named in it, the focus articles' titles).
   context, its exact words and the kind of answer it asks for). The focus wins unless the
   question stands on its own (no pronoun, three content words or more) and the collection
   answers it confidently from another article, FOCUS_MARGIN more confidently than the focus:
-  that is how a conversation changes subject.
+  that is how a conversation changes subject. Such a question is then answered as a first
+  question is (searched with alignment, its best sentences reordered by the reader and the
+  rest): it stands on its own, so what a follow-up's own words lack does not apply.
 * A focus answer's confidence is the focus search's confidence for the question plus
   FOCUS_RELIEF: the conversation has already shown the article is relevant, so a short
   question whose words are not in the sentence ("When was it approved?" → "voted on Thursday
@@ -420,10 +422,11 @@ class FollowUps:
         follow_search: Search | None = None,
         terms: Terms = tokenized,
     ):
-        """`search` answers a first turn (and replays one); `follow_search`, when given, the
-        searches of a follow-up (the assistant's skip word-piece alignment: a follow-up's own
-        words lack its subject, and its confidence is calibrated without it). `terms` gives a
-        sentence's stemmed terms (the assistant's: the search's cache of them)."""
+        """`search` answers a first turn (and replays one), and a question that leaves the
+        focus; `follow_search`, when given, the searches of a follow-up (the assistant's skip
+        word-piece alignment: a follow-up's own words lack its subject, and its confidence is
+        calibrated without it). `terms` gives a sentence's stemmed terms (the assistant's: the
+        search's cache of them)."""
         self._search = search
         self._follow = follow_search or search
         self._terms = terms
@@ -527,6 +530,13 @@ class FollowUps:
             and overall.confidence >= threshold
             and overall.confidence > mine.confidence + FOCUS_MARGIN
         )
+        if leave and rewrite is None:
+            # a question that leaves the conversation stands on its own: it is answered as a
+            # first question is (aligned, read, reordered), not from the plain search
+            first = self._search(question, filters)
+            return FollowUpSearch(
+                question, first, first.evidence, first.confidence, focus.articles, "global"
+            )
         evidence = (
             ()
             if leave

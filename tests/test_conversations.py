@@ -333,6 +333,21 @@ def test_who_may_be_a_body_the_question_does_not_name(assistant, monkeypatch):
     assert "Fishermen's Cooperative" not in before.citations[0].sentence
 
 
+def test_a_question_that_leaves_the_focus_is_answered_as_a_first_question(assistant, monkeypatch):
+    """ "Separate question: who funded …?" after the bridge: it leaves the bridge article and
+    is read and reordered as a first question is; the plain search (as for a follow-up inside
+    the focus) cites the algae story's lead instead."""
+    funded = "Separate question: who funded the University of Marrowby's cold-water algae research?"
+    history = [(BRIDGE, assistant.ask(BRIDGE).text)]
+    answer = assistant.ask(funded, history)
+    assert "funded by a £1.8 million grant" in answer.citations[0].sentence
+    assert answer.search_query == funded
+    monkeypatch.setattr(assistant.followups, "_search", assistant.followups._follow)
+    assistant.followups.clear()
+    plain = assistant.ask(funded, history)
+    assert "funded by" not in plain.citations[0].sentence
+
+
 def test_a_new_subject_leaves_the_focus(assistant):
     bridge = assistant.ask(BRIDGE)
     answer = assistant.ask(HELIX, [(BRIDGE, bridge.text)])
