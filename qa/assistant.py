@@ -246,7 +246,9 @@ class Assistant:
         found = self.followups.search(question, context, filters, threshold, history, rewrite)
         if rewrite is None:  # the next turn's context starts from this one
             self.followups.remember(history, question, filters, threshold, context, found)
-        return found
+        if found.as_first:  # searched as a first question, as cited: recency applied
+            return found
+        return replace(found, evidence=prefer_recent(question, found.evidence))
 
     def _sentence_before(self, evidence: Evidence) -> Evidence | None:
         """The stored sentence before `evidence` in its article (None for the first)."""
@@ -480,9 +482,10 @@ class Assistant:
                 filters,
                 read_first=partial(reader.read_one, question) if reader is not None else None,
             )
-            found = FollowUpSearch(question, result, result.evidence, result.confidence)
+            # "latest", "now": newer first
+            evidence = prefer_recent(question, result.evidence)
+            found = FollowUpSearch(question, result, evidence, result.confidence)
         query, evidence, confidence = found.query, found.evidence, found.confidence
-        evidence = prefer_recent(question, evidence)  # "latest", "now": newer first
         timings = {
             "retrieve_ms": elapsed_ms(t0),
             **found.result.timings,

@@ -391,6 +391,9 @@ class FollowUpSearch:
     confidence: float
     focus: tuple[str, ...] = ()  # the focus articles (empty: a first question)
     source: str = "global"  # "global" or "focus"
+    # searched as a first question by FollowUps' `search`, whose evidence is in the order an
+    # answer cites it (the assistant's: recency and the reordering applied, not to be redone)
+    as_first: bool = False
 
 
 Search = Callable[[str, Filters], "SearchResult"]
@@ -503,7 +506,9 @@ class FollowUps:
         """Search `question` in `context`: the focus articles against the whole collection."""
         if context.empty:
             result = self._search(question, filters)
-            return FollowUpSearch(question, result, result.evidence, result.confidence)
+            return FollowUpSearch(
+                question, result, result.evidence, result.confidence, as_first=True
+            )
         own = own_query(question, context)
         query = resolve(question, context)
         relief = FOCUS_RELIEF
@@ -535,7 +540,7 @@ class FollowUps:
             # first question is (aligned, read, reordered), not from the plain search
             first = self._search(question, filters)
             return FollowUpSearch(
-                question, first, first.evidence, first.confidence, focus.articles, "global"
+                question, first, first.evidence, first.confidence, focus.articles, as_first=True
             )
         evidence = (
             ()

@@ -348,6 +348,31 @@ def test_a_question_that_leaves_the_focus_is_answered_as_a_first_question(assist
     assert "funded by" not in plain.citations[0].sentence
 
 
+def test_a_first_question_search_is_not_reordered_twice(assistant, monkeypatch):
+    """A follow-up answered by the first-question search (it left the focus, or the turn
+    before was abstained on) gets its evidence as cited: "latest" is not applied again."""
+    import qa.assistant
+    from qa.recency import prefer_recent
+
+    calls: list[str] = []
+
+    def counted(question: str, evidence: Any) -> Any:
+        calls.append(question)
+        return prefer_recent(question, evidence)
+
+    monkeypatch.setattr(qa.assistant, "prefer_recent", counted)
+    funded = "Separate question: who funded the University of Marrowby's cold-water algae research?"
+    history = [(BRIDGE, assistant.ask(BRIDGE).text)]
+    calls.clear()
+    assistant.followups.clear()
+    assistant.ask(funded, history)
+    assert calls.count(funded) == 1  # in the first-question search only
+    abstained = [("Who won the 2024 mayoral election in Marrowby?", "I could not find this.")]
+    calls.clear()
+    assistant.ask("What is the latest on the bridge?", abstained)
+    assert calls.count("What is the latest on the bridge?") == 1
+
+
 def test_a_new_subject_leaves_the_focus(assistant):
     bridge = assistant.ask(BRIDGE)
     answer = assistant.ask(HELIX, [(BRIDGE, bridge.text)])
