@@ -46,6 +46,24 @@ _KINDS = {
         re.compile(r"^\s*how much\b", re.I),
         re.compile(rf"([£$€¥]\s?\d|\d[\d,.]*\s*-?\s*{_UNITS}\b)", re.I),
     ),
+    # "How fast does it grow?" wants a rate ("doubled its biomass every 31 hours"), not any
+    # figure ("a yield of 3.1 grams per litre after 14 days")
+    "speed": (
+        re.compile(
+            r"^\s*(how (fast|quickly|rapidly|slowly|often|frequently)|"
+            r"at what (rate|speed|pace)|what (speed|pace))\b",
+            re.I,
+        ),
+        re.compile(
+            r"(\b(per|a|an|each|every) (second|minute|hour|day|week|fortnight|month|year)\b|"
+            r"\bevery (\d[\d.,]*|few|two|three|four|five|six|ten|twelve) "
+            r"(seconds|minutes|hours|days|weeks|months|years)\b|"
+            r"\d\s*(mph|km/h|kph|knots|m/s)\b|\b(doubl|tripl)\w*|"
+            r"\btimes (faster|quicker|slower|as fast|as quickly)\b|"
+            r"\b(hourly|daily|weekly|monthly|annually|yearly)\b)",
+            re.I,
+        ),
+    ),
     "date": (
         re.compile(
             r"^\s*(when|((in|during|by) )?(what|which) (year|date|day|month|time|decade|century)|"
@@ -80,7 +98,7 @@ _KINDS = {
 }
 
 
-NUMBER_KINDS = frozenset({"number", "age", "amount"})
+NUMBER_KINDS = frozenset({"number", "age", "amount", "speed"})
 
 # Two more kinds for the follow-up ranking only (qa.followup), where a short question inside a
 # chosen article is answered by the sentence that *does* what it asks: "What is it called?" by

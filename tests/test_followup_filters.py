@@ -403,6 +403,10 @@ def test_extractive_empty():
         ("How much did it cost?", "amount"),
         ("How much rain fell?", "amount"),
         ("How old is he?", "age"),
+        ("How fast does it grow?", "speed"),  # a rate, not any figure
+        ("How often do the trains run?", "speed"),
+        ("At what rate did prices rise?", "speed"),
+        ("What rate did the bank set?", None),  # a rate's value, not a speed
         ("What percentage fell?", "number"),
         ("At what age did he retire?", "age"),
         ("Who is the chair?", "person"),
@@ -461,6 +465,11 @@ def test_follow_up_kinds(question, kind):
         ("A man aged 58 was convicted.", "age", True),
         ("The 58-year-old treasurer was jailed.", "age", True),
         ("He scored 2 goals in 44 games.", "age", False),
+        # "how fast" wants a rate: per unit of time, every so often, doubling, a speed
+        ("The algae doubled its biomass every 31 hours.", "speed", True),
+        ("Trains will run twice a day.", "speed", True),
+        ("The ferry sails at 12 knots.", "speed", True),
+        ("A yield of 3.1 grams per litre after 14 days.", "speed", False),
         # "what is it called?" wants the sentence that names it, "why?" one that gives a reason
         ("The strain, which they have named Nivalia frigida KV-12, was found.", "name", True),
         ('A ferry known as "Sable Star" sank.', "name", True),
