@@ -18,6 +18,8 @@ _UNITS = (
     r"metres?|kilometres?|miles?|feet|inches|tonnes?|tons?|kilograms?|grams?|litres?|gallons?|"
     r"hectares?|acres?|square|degrees?|pounds|dollars|euros)"
 )
+# a word: letters and digits (qa.search.headline reads questions and titles with it too)
+WORDS = re.compile(r"[^\W_]+")
 # Words that ask without saying about what ("Why?", "Who said so?", "What happened?"): a
 # question's content is what is left without them (qa.followup, qa.search.headline)
 ASKING_WORDS = frozenset(
@@ -77,12 +79,13 @@ _KINDS = {
             re.I,
         ),
     ),
+    # tried after the refinements above, so it holds only what they do not ask ("how much",
+    # "how old", "how fast", "at what age/rate" are theirs)
     "number": (
         re.compile(
-            r"^\s*(how (much|many|long|far|old|big|large|high|tall|fast|deep|strong|heavy|hot|cold|"
-            r"warm|wide|wet|low|steep|severe|powerful|quickly|often)|"
-            r"what (percentage|percent|proportion|share|number|amount|size)|"
-            r"at what (age|rate|speed))\b",
+            r"^\s*(how (many|long|far|big|large|high|tall|deep|strong|heavy|hot|cold|warm|wide|"
+            r"wet|low|steep|severe|powerful)|"
+            r"what (percentage|percent|proportion|share|number|amount|size))\b",
             re.I,
         ),
         re.compile(
@@ -171,14 +174,11 @@ def _answers_who(name: str, question: str | None) -> bool:
     body = bool(ORGANISATION.search(name))
     if question is None:
         return not body
-    words = _WORDS.findall(name.lower())
-    asked = set(_WORDS.findall(question.lower()))
+    words = WORDS.findall(name.lower())
+    asked = set(WORDS.findall(question.lower()))
     if 2 * sum(w in asked for w in words) >= len(words):
         return False  # the question names it: "the Marrowby Traders Association", "Fenwick"
     return not (body and PERSON_ROLE.search(question))
-
-
-_WORDS = re.compile(r"[^\W_]+")
 
 
 def kinds_held(question: str, sentences: Sequence[str]) -> list[bool]:

@@ -210,15 +210,25 @@ class Assistant:
         order the answer shows (recency, alignment, the reader). A follow-up's context is rebuilt
         from this, so "he" and "it" point at the sentence the user was shown [1], not at the
         ranker's first (which the alignment and the reader often move down)."""
-        reader = self.reader
+        found = self._first_question_search(question, question, SEARCH_K, filters, True)
+        read = self._read(question, found.evidence, found.result, {}, True)
+        return replace(found.result, evidence=read)
+
+    def _first_question_search(
+        self, question: str, searched: str, k: int, filters: Filters, reading: bool
+    ) -> FollowUpSearch:
+        """The staged search of `searched` (the question, or the question less its time
+        words), the reader scoring the first sentence meanwhile when `reading`; its evidence
+        newer first where `question` asks for "latest" or "now"."""
+        reader = self.reader if reading else None
         result = self.searcher.search(
-            question,
-            SEARCH_K,
+            searched,
+            k,
             filters,
             read_first=partial(reader.read_one, question) if reader is not None else None,
         )
         evidence = prefer_recent(question, result.evidence)
-        return replace(result, evidence=self._read(question, evidence, result, {}, True))
+        return FollowUpSearch(question, result, evidence, result.confidence)
 
     def _remember_first_turn(
         self,
@@ -475,16 +485,9 @@ class Assistant:
                 question, history, filters, threshold, llm if mode == "llm" else None
             )
         else:
-            reader = self.reader if mode == "extractive" else None
-            result = self.searcher.search(
-                search_question,
-                max(k, SEARCH_K),
-                filters,
-                read_first=partial(reader.read_one, question) if reader is not None else None,
+            found = self._first_question_search(
+                question, search_question, max(k, SEARCH_K), filters, mode == "extractive"
             )
-            # "latest", "now": newer first
-            evidence = prefer_recent(question, result.evidence)
-            found = FollowUpSearch(question, result, evidence, result.confidence)
         query, evidence, confidence = found.query, found.evidence, found.confidence
         timings = {
             "retrieve_ms": elapsed_ms(t0),

@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN
 
-from qa.answer_type import ASKING_WORDS
+from qa.answer_type import ASKING_WORDS, WORDS
 from qa.types import Evidence
 from vectorstore.lexical import tokenize
 
@@ -43,12 +43,11 @@ _NOT_CONTENT = (
         "it", "its", "they", "them", "their", "we", "us", "our", "you", "your", "i", "me", "my",
     }
 )  # fmt: skip
-_WORD = re.compile(r"[^\W_]+")
 
 
 def content_terms(text: str) -> frozenset[str]:
     """The stemmed terms of `text`'s content words."""
-    words = [w for w in _WORD.findall(text) if w.lower() not in _NOT_CONTENT]
+    words = [w for w in WORDS.findall(text) if w.lower() not in _NOT_CONTENT]
     return frozenset(tokenize(" ".join(words)))
 
 
